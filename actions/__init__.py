@@ -1,0 +1,1 @@
+"""The Rasa SDK action server: one module per concern."""

@@ -1,0 +1,61 @@
+"""Rasa component that keeps one entity per span when several extractors found it.
+
+The CRF learns `phone` and `ticket_number` from the annotated examples that the
+RegexEntityExtractor needs, so both report the same span. Of overlapping entities of one type the
+regex's is kept (it is exact), otherwise the longer span.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES
+from rasa.shared.nlu.training_data.message import Message
+
+REGEX_EXTRACTOR = "RegexEntityExtractor"
+
+
+def _rank(entity: Dict[str, Any]) -> tuple:
+    return (entity.get("extractor") == REGEX_EXTRACTOR, entity["end"] - entity["start"])
+
+
+def merge_entities(entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Overlapping entities of the same type collapse to the best one; order by position."""
+    kept: List[Dict[str, Any]] = []
+    for entity in sorted(entities, key=_rank, reverse=True):
+        overlaps = any(
+            other["entity"] == entity["entity"]
+            and other["start"] < entity["end"]
+            and entity["start"] < other["end"]
+            for other in kept
+        )
+        if not overlaps:
+            kept.append(entity)
+    return sorted(kept, key=lambda e: (e["start"], e["end"]))
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class EntityMerger(GraphComponent):
+    """Removes duplicate entities reported by more than one extractor."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "EntityMerger":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = message.get(ENTITIES)
+            if entities:
+                message.set(ENTITIES, merge_entities(entities), add_to_output=True)
+        return messages

@@ -1,0 +1,1 @@
+"""Pure-Python text handling shared by the Rasa components, the actions and the backend."""

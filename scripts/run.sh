@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Starts the rasa server, the action server and the routing backend (SQLite) with honcho.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+RASA_MODEL="$(scripts/ensure_model.sh)"
+export RASA_MODEL
+export ROUTING_DEV_TOKENS="${ROUTING_DEV_TOKENS:-1}"
+python -m routing.cli migrate >/dev/null
+cat <<MSG
+
+  model            $RASA_MODEL
+  rasa server      http://127.0.0.1:$RASA_PORT          (REST channel: POST /webhooks/rest/webhook)
+  action server    http://127.0.0.1:$ACTION_PORT/webhook
+  routing backend  $ROUTING_URL           (API /api/, docs /api/docs, Open311 /open311/v2/)
+
+  Chat in the terminal from another shell:  make shell
+  Stop with Ctrl-C.
+
+MSG
+exec honcho start -f Procfile

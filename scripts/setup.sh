@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Creates .venv with Python 3.10 and installs the locked dependencies (requirements.lock).
+# Re-running is cheap: nothing is reinstalled while the lock is unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=.venv
+stamp="$venv/.lock-installed"
+lock_hash=$(sha256sum requirements.lock | cut -c1-16)
+
+if [ -x "$venv/bin/python" ] && ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then
+  echo "existing $venv is not Python 3.10: recreating it"
+  rm -rf "$venv"
+fi
+if [ ! -x "$venv/bin/python" ]; then
+  python=$(scripts/find_python.sh)
+  echo "creating $venv with $python"
+  "$python" -m venv "$venv"
+fi
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
+  echo "dependencies up to date ($venv, lock $lock_hash)"
+else
+  "$venv/bin/python" -m pip install --quiet --upgrade "pip<24.1" wheel
+  echo "installing locked dependencies (rasa, TensorFlow …: a few minutes the first time)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.lock
+  "$venv/bin/python" -m pip check
+  echo "$lock_hash" > "$stamp"
+fi
+mkdir -p models var
+echo "setup done: activate with 'source $venv/bin/activate' or use the make targets"

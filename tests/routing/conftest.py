@@ -1,0 +1,196 @@
+"""Fixtures: every DB-backed test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ROUTING_TEST_PG_URL (default postgresql+psycopg2://postgres@127.0.0.1:5432/test);
+a fresh database is created per test session and dropped afterwards. When PostgreSQL is
+unreachable the PostgreSQL half is skipped locally, but fails when CI=true.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from routing.auth import store_token
+from routing.db import make_engine, make_session_factory, session_scope
+from routing.migrate import upgrade
+from routing.seed import seed_all
+from routing.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+SERVER_START_TIMEOUT = 60.0  # a hang guard, not a speed requirement
+TEST_TIMEOUT = 300  # pytest-timeout, per test: only a hang guard
+HERE = Path(__file__).resolve().parent
+
+# Extra tokens written straight into the database for the API tests.
+EXTRA_TOKENS: Dict[str, tuple] = {
+    "staff_street": ("staff-street-token-0123456789abcdef", "staff", "430104001-ZFZD"),
+    "staff_edu": ("staff-edu-token-0123456789abcdefgh", "staff", "430102-JY"),
+}
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def _create_pg_database() -> str:
+    import psycopg2
+
+    base = make_url(os.environ.get("ROUTING_TEST_PG_URL", PG_DEFAULT))
+    name = f"routing_test_{uuid.uuid4().hex[:10]}"
+    try:
+        conn = psycopg2.connect(host=base.host, port=base.port or 5432, user=base.username,
+                                password=base.password, dbname=base.database or "postgres", connect_timeout=5)
+    except Exception as exc:  # unreachable server
+        message = f"PostgreSQL unreachable at {base.render_as_string(hide_password=True)}: {exc}"
+        if _ci():
+            pytest.fail(message + " (CI=true: PostgreSQL is required)")
+        pytest.skip(message)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(url: str) -> None:
+    import psycopg2
+
+    u = make_url(url)
+    base = make_url(os.environ.get("ROUTING_TEST_PG_URL", PG_DEFAULT))
+    conn = psycopg2.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+                            dbname=base.database or "postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
+    conn.close()
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    factory: sessionmaker
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'routing.db'}"
+    else:
+        url = _create_pg_database()
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as session:
+        seed_all(session)
+        for token, role, dept in EXTRA_TOKENS.values():
+            store_token(session, token, role, dept)
+    try:
+        yield Backend(request.param, url, factory)
+    finally:
+        engine.dispose()
+        if request.param == "postgresql":
+            _drop_pg_database(url)
+
+
+@pytest.fixture
+def db(backend: Backend) -> Iterator[Session]:
+    """A session whose work is rolled back after the test (services never commit)."""
+    session = backend.factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.from_env({"ROUTING_DEDUP_WINDOW_HOURS": "72", "ROUTING_DEDUP_RADIUS_M": "200",
+                              "DATABASE_URL": "sqlite://"})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    base_url: str
+    backend: Backend
+    tokens: Dict[str, str]
+
+    def client(self, role: str = "operator", **kw) -> httpx.Client:  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60.0, **kw)
+
+
+@pytest.fixture(scope="session")
+def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = _free_port()
+    log = tmp_path_factory.mktemp(f"server-{backend.name}") / "server.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": backend.url,
+        "ROUTING_PORT": str(port),
+        "ROUTING_HOST": "127.0.0.1",
+        "ROUTING_ENV": "development",
+        "ROUTING_DEV_TOKENS": "1",
+        "ROUTING_AUTO_MIGRATE": "0",
+        "ROUTING_ESCALATION_INTERVAL": "0",
+        "ROUTING_MAX_TEXT_CHARS": "2000",
+        "ROUTING_MAX_BODY_BYTES": "100000",
+        "ROUTING_MAX_ATTACHMENT_BYTES": "50000",
+        "ROUTING_ATTACHMENT_DIR": str(log.parent / "attachments"),
+        "ROUTING_LOG_LEVEL": "warning",
+    }
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "routing"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"server did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+    tokens = {
+        "intake": "dev-intake-token", "operator": "dev-operator-token", "staff": "dev-staff-token",
+        "supervisor": "dev-supervisor-token", **{k: v[0] for k, v in EXTRA_TOKENS.items()},
+    }
+    try:
+        yield Server(base, backend, tokens)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
