@@ -8,6 +8,12 @@ plus `returned` (misrouted, back to the dispatcher), `escalated` (moved one leve
 `merged` (a duplicate folded into another open ticket). `reopen` takes a resolved ticket back to
 in_progress when the reporter says the problem is not solved.
 
+`awaiting_review` (待人工审核) is where drafts made from hotline transcripts (routing.triage) wait
+for an operator: `confirm` makes them ordinary received tickets (the console can dispatch in the
+same step), `merge` folds a draft into the open ticket it duplicates, and `review` sends a
+received or returned ticket back to the review queue. A draft is not open yet: no SLA colour,
+no escalation, not a duplicate target, no urging.
+
 `TRANSITIONS` is the whole table: an action, the states it may start from and the state it leads
 to (`None` = the state does not change: a note on the record). Anything not in the table is
 refused with :class:`IllegalTransition`.
@@ -25,9 +31,12 @@ CLOSED = "closed"
 RETURNED = "returned"
 ESCALATED = "escalated"
 MERGED = "merged"
+AWAITING_REVIEW = "awaiting_review"
 
-STATES: Tuple[str, ...] = (RECEIVED, DISPATCHED, IN_PROGRESS, RESOLVED, CLOSED, RETURNED, ESCALATED, MERGED)
+STATES: Tuple[str, ...] = (RECEIVED, DISPATCHED, IN_PROGRESS, RESOLVED, CLOSED, RETURNED, ESCALATED, MERGED,
+                           AWAITING_REVIEW)
 STATE_NAMES: Dict[str, str] = {
+    AWAITING_REVIEW: "待人工审核",
     RECEIVED: "已受理",
     DISPATCHED: "已分流",
     IN_PROGRESS: "办理中",
@@ -77,6 +86,8 @@ def _t(action: str, label: str, sources: Tuple[str, ...], target: Optional[str])
 TRANSITIONS: Dict[str, Transition] = {
     t.action: t
     for t in (
+        _t("confirm", "审核确认", (AWAITING_REVIEW,), RECEIVED),
+        _t("review", "转人工审核", (RECEIVED, RETURNED), AWAITING_REVIEW),
         _t("dispatch", "分流派单", (RECEIVED, RETURNED, ESCALATED), DISPATCHED),
         _t("accept", "签收", (DISPATCHED, ESCALATED), IN_PROGRESS),
         _t("progress", "办理进展", (IN_PROGRESS,), None),
@@ -86,8 +97,9 @@ TRANSITIONS: Dict[str, Transition] = {
         _t("close", "回访结案", (RESOLVED,), CLOSED),
         _t("rate", "评价", (RESOLVED, CLOSED), CLOSED),
         _t("reopen", "重新办理", (RESOLVED,), IN_PROGRESS),
-        _t("merge", "合并", (RECEIVED, DISPATCHED, IN_PROGRESS, RETURNED, ESCALATED), MERGED),
-        _t("supplement", "补充材料", (RECEIVED, DISPATCHED, IN_PROGRESS, RETURNED, ESCALATED, RESOLVED), None),
+        _t("merge", "合并", (AWAITING_REVIEW, RECEIVED, DISPATCHED, IN_PROGRESS, RETURNED, ESCALATED), MERGED),
+        _t("supplement", "补充材料",
+           (AWAITING_REVIEW, RECEIVED, DISPATCHED, IN_PROGRESS, RETURNED, ESCALATED, RESOLVED), None),
         _t("urge", "催办", (RECEIVED, DISPATCHED, IN_PROGRESS, RETURNED, ESCALATED), None),
     )
 }

@@ -242,3 +242,86 @@ class TicketCounter(Base):
 
     day = Column(String(8), primary_key=True)
     value = Column(Integer, nullable=False, default=0)
+
+
+class TriageRecord(Base):
+    """What the NLU made of a hotline transcript that became a ticket (draft): the turns, the
+    caller's text as sent to the model, the model's answer (intent ranking, entities) and the
+    prediction the draft started with. The console shows it; corrections are compared with it."""
+
+    __tablename__ = "triage_records"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, unique=True)
+    source = Column(String(300), nullable=True)  # file name#index, "console", "api"
+    transcript = Column(Text, nullable=False)  # the transcript as given (decoded)
+    turns = Column(JSON, nullable=False, default=list)  # [{"speaker", "role", "text"}]
+    caller_text = Column(Text, nullable=False)  # the caller's turns, joined: what the NLU saw
+    nlu_text = Column(Text, nullable=True)  # the model's normalised text (entity offsets refer to it)
+    nlu = Column(JSON, nullable=False, default=dict)  # intent, intent_ranking, entities, location_resolution
+    predicted_type = Column(String(64), nullable=True)
+    confidence = Column(Float, nullable=True)
+    predicted_location = Column(Text, nullable=True)
+    predicted_region = Column(String(32), nullable=True)
+    predicted_parties = Column(JSON, nullable=False, default=list)
+    low_confidence = Column(Boolean, nullable=False, default=False)
+    duplicate_number = Column(String(32), nullable=True)  # open ticket it seemed to duplicate at triage
+    created_by = Column(String(120), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+
+    ticket = relationship("Ticket", backref="triage")
+
+
+class TrainingCandidate(Base):
+    """An operator's correction of the model's event type, location or parties: material for the
+    trainers. A later correction of the same field of the same ticket supersedes the earlier one."""
+
+    __tablename__ = "training_candidates"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True, index=True)
+    ticket_number = Column(String(32), nullable=True)
+    field = Column(String(24), nullable=False, index=True)  # event_type | location | party
+    text = Column(Text, nullable=False)  # the caller's text the model saw
+    model_answer = Column(JSON, nullable=True)
+    model_confidence = Column(Float, nullable=True)
+    operator_answer = Column(JSON, nullable=True)
+    extra = Column(JSON, nullable=False, default=dict)
+    actor = Column(String(120), nullable=False)
+    actor_role = Column(String(24), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, index=True)
+    superseded_at = Column(UTCDateTime, nullable=True)
+
+
+class ConsoleUser(Base):
+    """A person who logs in to the operator console: username + scrypt password hash, mapped to a
+    backend role (operator / staff / supervisor) and, for staff, a department."""
+
+    __tablename__ = "console_users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(100), nullable=False)
+    password_hash = Column(String(300), nullable=False)
+    role = Column(String(24), nullable=False)
+    department_id = Column(Integer, ForeignKey("departments.id"), nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False)
+    last_login_at = Column(UTCDateTime, nullable=True)
+
+    department = relationship("Department", lazy="joined")
+
+
+class ConsoleSession(Base):
+    """A login: the cookie holds a random token, the database its SHA-256 and a CSRF token."""
+
+    __tablename__ = "console_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    csrf_token = Column(String(64), nullable=False)
+    user_id = Column(Integer, ForeignKey("console_users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(UTCDateTime, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False)
+
+    user = relationship("ConsoleUser", lazy="joined")

@@ -30,6 +30,10 @@ CHANNELS = ("telegram", "sms", "voice", "web", "hotline", "wechat", "open311", "
 DEFAULT_DEADLINE = Deadline(working_days=5)
 URGENT_DEFAULT_DEADLINE = Deadline(hours=24)
 REPORTER_ACTOR_ROLE = "reporter"
+# Actions whose permission has another name in routing.auth.ROLE_PERMISSIONS: reviewing drafts
+# (awaiting_review) is dispatch work.
+ACTION_PERMISSIONS: Dict[str, str] = {"confirm": "dispatch", "review": "dispatch"}
+INITIAL_STATES = (lifecycle.RECEIVED, lifecycle.AWAITING_REVIEW)
 
 
 @dataclass
@@ -65,6 +69,9 @@ class NewTicket:
     urgent: bool = False
     reporter: Optional[ReporterInput] = None
     attachments: List[AttachmentInput] = field(default_factory=list)
+    # awaiting_review: a draft from transcript triage (routing.triage); duplicates are linked
+    # when an operator confirms it, not before.
+    initial_state: str = lifecycle.RECEIVED
 
 
 def light_normalise(text: str) -> str:
@@ -186,6 +193,9 @@ class TicketService:
             raise Invalid(f"未知事件类型 / unknown event type: {data.event_type}", "unknown_event_type")
         if (data.latitude is None) != (data.longitude is None):
             raise Invalid("经纬度需同时提供 / latitude and longitude go together", "bad_coordinates")
+        if data.initial_state not in INITIAL_STATES:
+            raise Invalid(f"未知初始状态 / bad initial state: {data.initial_state}", "bad_initial_state")
+        initial = data.initial_state
         et = self.catalog.get(data.event_type) if data.event_type else None
         urgent = bool(data.urgent or (et is not None and et.urgent))
 
@@ -194,7 +204,7 @@ class TicketService:
             raise Invalid(f"未知区划代码 / unknown region code: {data.region_code}", "unknown_region")
         decision = route(self.session, data.event_type, region, self.catalog)
         location_key = normalise_location(location_text)
-        primary = find_primary(
+        primary = None if initial == lifecycle.AWAITING_REVIEW else find_primary(
             self.session, data.event_type, region, location_key, data.latitude, data.longitude, now,
             self.settings.dedup_window_hours, self.settings.dedup_radius_m,
         )
@@ -204,40 +214,43 @@ class TicketService:
             original_text=text, normalised_text=normalised, event_type=data.event_type,
             nlu_confidence=data.nlu_confidence, location_text=location_text, location_key=location_key,
             region=region, latitude=data.latitude, longitude=data.longitude, parties=list(data.parties or []),
-            urgent=urgent, department=decision.department, level=decision.level, state=lifecycle.RECEIVED,
+            urgent=urgent, department=decision.department, level=decision.level, state=initial,
             deadline_at=self._deadline_for(data.event_type, urgent, now), created_at=now, updated_at=now,
             urge_count=0, escalation_count=0, duplicate_count=0, needs_operator=decision.needs_operator,
         )
-        if primary is not None:
-            ticket.duplicate_of = primary
-            ticket.department = primary.department
-            ticket.level = primary.level
-            ticket.needs_operator = primary.needs_operator
         self.session.add(ticket)
         self._attachments(ticket, data.attachments, now)
-        self._event(ticket, actor, "created", now, None, lifecycle.RECEIVED, data={
+        self._event(ticket, actor, "created", now, None, initial, data={
             "channel": data.channel, "event_type": data.event_type, "urgent": urgent,
             "region": region.code if region is not None else None,
         })
-        self._event(ticket, actor, "routed", now, lifecycle.RECEIVED, lifecycle.RECEIVED, note=decision.reason, data={
+        self._event(ticket, actor, "routed", now, initial, initial, note=decision.reason, data={
             "department": decision.department.code, "level": decision.level, "rule": decision.rule_key,
             "needs_operator": decision.needs_operator,
         })
         if primary is not None:
-            self.session.flush()
-            self.session.execute(
-                update(Ticket).where(Ticket.id == primary.id)
-                .values(duplicate_count=Ticket.duplicate_count + 1, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            self._event(ticket, actor, "duplicate_of", now, lifecycle.RECEIVED, lifecycle.RECEIVED,
-                        note="集中反映：同类事件、同一地点 / same type, same place", data={"primary": primary.number})
-            self._event(primary, actor, "duplicate_linked", now, primary.state, primary.state,
-                        note="新的集中反映工单 / new duplicate report", data={"duplicate": ticket.number})
+            self._link_duplicate(actor, ticket, primary, now)
         self.session.flush()
         if primary is not None:
             self.session.refresh(primary)
         return ticket
+
+    def _link_duplicate(self, actor: Actor, ticket: Ticket, primary: Ticket, now: datetime) -> None:
+        """集中反映: `ticket` follows `primary` (same department and level); both get an event."""
+        ticket.duplicate_of = primary
+        ticket.department = primary.department
+        ticket.level = primary.level
+        ticket.needs_operator = primary.needs_operator
+        self.session.flush()
+        self.session.execute(
+            update(Ticket).where(Ticket.id == primary.id)
+            .values(duplicate_count=Ticket.duplicate_count + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        self._event(ticket, actor, "duplicate_of", now, ticket.state, ticket.state,
+                    note="集中反映：同类事件、同一地点 / same type, same place", data={"primary": primary.number})
+        self._event(primary, actor, "duplicate_linked", now, primary.state, primary.state,
+                    note="新的集中反映工单 / new duplicate report", data={"duplicate": ticket.number})
 
     # ------------------------------------------------------------------ lifecycle actions
     def act(self, actor: Actor, number: str, action: str, payload: Optional[Dict[str, Any]] = None,
@@ -247,7 +260,7 @@ class TicketService:
         now = now or utcnow()
         if action not in lifecycle.TRANSITIONS or action in ("rate", "supplement", "urge"):
             raise NotFound(f"未知操作 / unknown action: {action}", "unknown_action")
-        actor.require(action)
+        actor.require(ACTION_PERMISSIONS.get(action, action))
         ticket = self.load(number, for_update=True)
         self.check_visible(actor, ticket)
         from_state = ticket.state
@@ -261,6 +274,24 @@ class TicketService:
         self._event(ticket, actor, action, now, from_state, to_state, note=note, data=data)
         self.session.flush()
         return ticket
+
+    def _do_confirm(self, actor: Actor, t: Ticket, p: Dict[str, Any], note: Optional[str],
+                    data: Dict[str, Any], now: datetime) -> Optional[str]:
+        """A reviewed draft becomes a received ticket; a duplicate of an open ticket is linked now."""
+        if t.duplicate_of_id is None and t.merged_into_id is None:
+            primary = find_primary(
+                self.session, t.event_type, t.region, t.location_key, t.latitude, t.longitude, now,
+                self.settings.dedup_window_hours, self.settings.dedup_radius_m,
+            )
+            if primary is not None and primary.id != t.id:
+                self._link_duplicate(actor, t, primary, now)
+                data["duplicate_of"] = primary.number
+        data.update({"event_type": t.event_type, "department": t.department.code if t.department else None})
+        return note
+
+    def _do_review(self, actor: Actor, t: Ticket, p: Dict[str, Any], note: Optional[str],
+                   data: Dict[str, Any], now: datetime) -> Optional[str]:
+        return note or "转人工审核 / sent back to operator review"
 
     def _do_dispatch(self, actor: Actor, t: Ticket, p: Dict[str, Any], note: Optional[str],
                      data: Dict[str, Any], now: datetime) -> Optional[str]:

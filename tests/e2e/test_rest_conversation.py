@@ -1,0 +1,46 @@
+"""The three processes of `make run` over real HTTP: rasa server, action server, backend."""
+import uuid
+
+import httpx
+
+from routing.catalog import load_catalog
+
+
+def _say(stack, sender: str, text: str) -> list:
+    response = httpx.post(f"{stack.rasa.url}/webhooks/rest/webhook",
+                          json={"sender": sender, "message": text}, timeout=60)
+    response.raise_for_status()
+    return [m.get("text", "") for m in response.json()]
+
+
+def test_model_parse_over_http_returns_normalised_text_and_entities(stack):
+    response = httpx.post(f"{stack.rasa.url}/model/parse",
+                          json={"text": "我的電話是１３８１２３４５６７８"}, timeout=60)
+    assert response.status_code == 200
+    result = response.json()
+    assert result["text"] == "我的电话是13812345678"
+    assert [e["value"] for e in result["entities"] if e["entity"] == "phone"] == ["13812345678"]
+
+
+def test_greeting_is_answered_in_chinese(stack):
+    replies = _say(stack, f"t-{uuid.uuid4().hex}", "你好")
+    assert replies and "12345" in replies[0]
+
+
+def test_a_complaint_is_acknowledged_with_its_type_and_department(stack):
+    replies = _say(stack, f"t-{uuid.uuid4().hex}",
+                   "长沙市雨花区韶山路幸福小区楼下的KTV每天晚上唱到凌晨两点，吵得根本睡不着")
+    names = {t.name: t.department for t in load_catalog()}
+    first = replies[0]
+    assert first.startswith("收到。您反映的是「")
+    name = first.split("「")[1].split("」")[0]
+    assert name in names and names[name] in first
+    assert any("幸福小区" in r for r in replies[1:])
+
+
+def test_empty_and_oversized_messages_do_not_break_the_server(stack):
+    sender = f"t-{uuid.uuid4().hex}"
+    assert httpx.post(f"{stack.rasa.url}/webhooks/rest/webhook", json={"sender": sender, "message": ""},
+                      timeout=60).status_code in (200, 400)
+    _say(stack, sender, "吵" * 20000)
+    assert _say(stack, sender, "你好")  # still answering afterwards

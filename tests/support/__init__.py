@@ -1,0 +1,1 @@
+"""Helpers shared by the test packages (real processes on free ports, the trained model)."""
