@@ -6,6 +6,12 @@
   escalate-overdue   escalate every overdue open ticket one level up
   stats              [--from ISO] [--to ISO] [--period day|week|month] — JSON on stdout
   serve              run the HTTP server (same as `python -m routing`)
+  import-transcripts PATH… [--server [URL] --token T] [--json] — hotline transcripts → drafts
+                     awaiting review (routing/triage/batch.py); exit 1 if some failed, 2 if aborted
+  export-candidates  [--format json|csv] [--field F] [--all] [--out FILE] — operators' corrections
+  create-user        --username U --role operator|staff|supervisor [--department CODE]
+                     [--display-name N] [--password-stdin] — a console login (password asked if
+                     not piped)
 """
 from __future__ import annotations
 
@@ -74,6 +80,45 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return serve(settings, migrate=not args.no_migrate)
 
 
+def cmd_import_transcripts(settings: Settings, args: argparse.Namespace) -> int:
+    from routing.triage.batch import main as import_main
+
+    return import_main(args.paths, args.server, args.token, settings, args.json)
+
+
+def cmd_export_candidates(settings: Settings, args: argparse.Namespace) -> int:
+    from routing.triage.candidates import query_candidates, to_csv, to_json
+
+    with session_scope(_factory(settings)) as session:
+        rows, _ = query_candidates(session, args.field, include_superseded=args.all)
+        text = to_csv(rows, bom=bool(args.out)) if args.format == "csv" else to_json(rows)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        print(f"{len(rows)} candidates → {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+    return 0
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+
+    from routing.console.auth import create_user
+
+    if args.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("密码 / password: ")
+        if getpass.getpass("再输一次 / again: ") != password:
+            print("error: 两次密码不一致 / passwords differ", file=sys.stderr)
+            return 1
+    with session_scope(_factory(settings)) as session:
+        user = create_user(session, args.username, password, args.role, args.department, args.display_name)
+        print(f"created console user {user.username} ({user.role})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m routing.cli", description="routing backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +138,26 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="run the HTTP server")
     sv.add_argument("--no-migrate", action="store_true", help="do not migrate and seed first")
     sv.set_defaults(func=cmd_serve)
+    imp = sub.add_parser("import-transcripts", help="hotline transcripts (files or folders) → drafts awaiting review")
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="transcript files (.txt, .json, .jsonl, .csv) or folders")
+    imp.add_argument("--server", nargs="?", const="", default=None, metavar="URL",
+                     help="go through a running backend (default URL: ROUTING_URL or http://127.0.0.1:8000)")
+    imp.add_argument("--token", help="API token for --server (default: ROUTING_TOKEN)")
+    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    imp.set_defaults(func=cmd_import_transcripts)
+    exp = sub.add_parser("export-candidates", help="training candidates (operators' corrections)")
+    exp.add_argument("--format", default="json", choices=("json", "csv"))
+    exp.add_argument("--field", choices=("event_type", "location", "party"))
+    exp.add_argument("--all", action="store_true", help="include superseded candidates")
+    exp.add_argument("--out", help="write to this file instead of stdout")
+    exp.set_defaults(func=cmd_export_candidates)
+    usr = sub.add_parser("create-user", help="create or update a console login")
+    usr.add_argument("--username", required=True)
+    usr.add_argument("--role", required=True, choices=("operator", "staff", "supervisor"))
+    usr.add_argument("--department", help="department code (required for staff)")
+    usr.add_argument("--display-name", help="the name shown in the console and the history")
+    usr.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    usr.set_defaults(func=cmd_create_user)
     return parser
 
 

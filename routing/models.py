@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import backref, declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
 from routing.timeutil import as_utc
@@ -269,7 +269,7 @@ class TriageRecord(Base):
     created_by = Column(String(120), nullable=False)
     created_at = Column(UTCDateTime, nullable=False)
 
-    ticket = relationship("Ticket", backref="triage")
+    ticket = relationship("Ticket", backref=backref("triage", uselist=False))
 
 
 class TrainingCandidate(Base):

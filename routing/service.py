@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from routing import lifecycle
+from routing import lifecycle, notifications
 from routing.auth import Actor
 from routing.catalog import Catalog, Deadline, load_catalog
 from routing.dedup import find_primary
@@ -273,6 +273,8 @@ class TicketService:
         ticket.updated_at = now
         self._event(ticket, actor, action, now, from_state, to_state, note=note, data=data)
         self.session.flush()
+        # Tell the reporter on their channel, after the commit; never fails the action.
+        notifications.ticket_changed(self.session, ticket, action, from_state, to_state)
         return ticket
 
     def _do_confirm(self, actor: Actor, t: Ticket, p: Dict[str, Any], note: Optional[str],

@@ -25,5 +25,15 @@ else
   "$venv/bin/python" -m pip check
   echo "$lock_hash" > "$stamp"
 fi
+# Browser tests (web chat, operator console) drive Debian's chromium through chromedriver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "${SKIP_BROWSER:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium and chromedriver for the browser tests (SKIP_BROWSER=1 skips this)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "note: the browser tests need chromium and chromedriver (Debian: apt-get install chromium chromium-driver);"
+    echo "      without them those tests are skipped locally (and fail under CI=true)"
+  fi
+fi
 mkdir -p models var
 echo "setup done: activate with 'source $venv/bin/activate' or use the make targets"

@@ -224,9 +224,9 @@ def render_markdown(report: Dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def evaluate(model: Path, out: Path, realtext: bool = True) -> Dict:
+def evaluate(model: Path, out: Path, realtext: bool = True, heldout_dir: Path = HELDOUT_DIR) -> Dict:
     parser = Parser(model)
-    heldout = load_heldout()
+    heldout = load_heldout(heldout_dir)
     examples = [e for e, _ in heldout]
     gold = [i for _, i in heldout]
     predictions = parser.parse_all([plain_text(e) for e in examples])
@@ -267,10 +267,11 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, required=True)
     ap.add_argument("--out", type=Path, default=ROOT / "reports" / "nlu")
+    ap.add_argument("--heldout", type=Path, default=HELDOUT_DIR, help="held-out NLU files")
     ap.add_argument("--no-realtext", action="store_true", help="skip the real-message domain set")
     args = ap.parse_args(list(argv) if argv is not None else None)
     _quiet()
-    report = evaluate(args.model, args.out, realtext=not args.no_realtext)
+    evaluate(args.model, args.out, realtext=not args.no_realtext, heldout_dir=args.heldout)
     print((args.out / "report.md").read_text(encoding="utf-8").split("## Worst")[0])
     print(f"report written to {args.out}")
     return 0

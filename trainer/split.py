@@ -32,8 +32,7 @@ def split_file(path: Path, heldout_path: Path, target: int) -> int:
     moved = 0
     for intent, examples in train.items():
         have = heldout.setdefault(intent, [])
-        need = target if isinstance(target, int) else 0
-        need = max(0, need - len(have))
+        need = max(0, target - len(have))
         chosen = sorted(examples, key=_key)[:need]
         have.extend(chosen)
         train[intent] = [e for e in examples if e not in set(chosen)]

@@ -7,12 +7,15 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Dict, Optional
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from routing.api import errors, meta, open311, reporter, tickets
+from routing.triage import api as triage_api
 from routing.auth import bootstrap_tokens
+from routing.console import routes as console
+from routing.console.auth import bootstrap_console_users
 from routing.db import make_engine, make_session_factory, session_scope
 from routing.escalation import EscalationLoop
 from routing.settings import Settings, get_settings
@@ -83,8 +86,11 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with session_scope(factory) as session:
             count = bootstrap_tokens(session, settings)
+            users = bootstrap_console_users(session, settings)
         if count:
             log.info("bootstrapped %d API tokens from the environment", count)
+        if users:
+            log.info("created %d development console users (password: see docs/console.md)", users)
         loop.start()
         try:
             yield
@@ -116,12 +122,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": engine.dialect.name}
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/api/docs")
-
     app.include_router(meta.router, tags=["catalogue"])
     app.include_router(tickets.router, tags=["tickets"])
     app.include_router(reporter.router, tags=["reporter"])
     app.include_router(open311.router)
+    app.include_router(triage_api.router, tags=["triage"])
+    # the operator console at / (docs/console.md)
+    app.mount("/static/console", StaticFiles(directory=str(console.STATIC_DIR)), name="console-static")
+    app.include_router(console.router)
     return app

@@ -1,0 +1,424 @@
+"""The report: what the bot understood, the form that asks only for what is missing, the
+read-back, and free-text corrections.
+
+Flow (bot/data/intake.yml, bot/data/events_rules.yml):
+  <event intent> → [utter_emergency_numbers] → action_start_report → report_form → action_read_back
+  → "确认" → action_submit_report (actions.submit) | "不对，是在幸福小区东门" → action_correct_report
+An emergency is not read back: it is filed as soon as the place is known.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+import httpx
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import context, settings as settings_module
+from actions.filing import UNKNOWN, attachments_from
+from routing.catalog import load_catalog
+
+logger = logging.getLogger(__name__)
+
+FORM = "report_form"
+FORM_SLOTS = ("location", "party", "incident_time", "phone")
+ANONYMOUS = "__anonymous__"
+# Intents that are not an answer to the form's question: the form lets other rules handle them.
+ESCAPE_INTENTS = {"request_human", "goodbye", "ask_status", "urge", "reopen", "rate_satisfaction"}
+NOT_A_PLACE_INTENTS = {"deny", "affirm", "greet", "thanks", "out_of_scope", "stay_anonymous"}
+# Connectives that start another problem in the same message (multi-issue detection).
+_SPLIT = re.compile(r"(?:另外|还有就是|还有一个|还有|此外|同时|以及|顺便|再有|；|;|。)")
+MULTI_MIN_CONFIDENCE = 0.5
+RANKING_MIN_CONFIDENCE = 0.1
+REPORT_SLOTS = ("event_type", "event_confidence", "report_text", "report_normalised", "report_id", "location",
+                "region_code", "coordinates", "party", "incident_time", "urgent", "other_issues", "attachments",
+                "stage", "pending_text", "pending_entities", "requested_slot")
+
+
+def _best_location(values: List[str]) -> Optional[str]:
+    return max(values, key=len) if values else None
+
+
+def _adcode(message: Dict[str, Any]) -> Optional[str]:
+    res = context.resolution(message)
+    return str(res["adcode"]) if res else None
+
+
+def _coordinates(tracker: Tracker) -> Optional[Dict[str, float]]:
+    loc = context.metadata(tracker).get("location")
+    if isinstance(loc, dict) and loc.get("latitude") is not None and loc.get("longitude") is not None:
+        return {"latitude": float(loc["latitude"]), "longitude": float(loc["longitude"])}
+    return None
+
+
+def _report_id(tracker: Tracker) -> str:
+    """Stable for this report: the conversation + the timestamp of the message that started it."""
+    stamp = ""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            stamp = str(event.get("timestamp") or event.get("message_id") or "")
+            break
+    raw = f"{tracker.sender_id}|{stamp}|{context.latest_text(tracker)}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
+
+
+def slots_from_message(message: Dict[str, Any]) -> Dict[str, Any]:
+    """Report slots a single message fills through its entities."""
+    out: Dict[str, Any] = {}
+    location = _best_location(context.entity_values(message, "location"))
+    if location:
+        out["location"] = location
+        out["region_code"] = _adcode(message)
+    parties = context.entity_values(message, "party")
+    if parties:
+        out["party"] = "、".join(parties)
+    times = context.entity_values(message, "time")
+    if times:
+        out["incident_time"] = "，".join(times)
+    phones = context.entity_values(message, "phone")
+    if phones:
+        out["phone"] = phones[0]
+        out["anonymous"] = False
+    return out
+
+
+async def other_issues(text: str, main: str, message: Dict[str, Any]) -> List[str]:
+    """Event types of other problems named in the same message (codes, main excluded).
+
+    The message is cut at connectives (另外, 还有, ；…); with ``RASA_URL`` each part is classified
+    by the rasa server's /model/parse. Without it, a runner-up type in the ranking counts when
+    the message has such a connective."""
+    parts = [p.strip(" ，,。") for p in _SPLIT.split(text) if len(p.strip(" ，,。")) >= 4]
+    if len(parts) < 2:
+        return []
+    catalog = load_catalog()
+    found: List[str] = []
+    rasa_url = settings_module.load().rasa_url
+    if rasa_url:
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                for part in parts:
+                    res = (await client.post(f"{rasa_url}/model/parse", json={"text": part})).json()
+                    intent = (res.get("intent") or {})
+                    name, conf = intent.get("name"), float(intent.get("confidence") or 0)
+                    if name in catalog and name != main and conf >= MULTI_MIN_CONFIDENCE and name not in found:
+                        found.append(name)
+            return found
+        except (httpx.HTTPError, ValueError) as exc:
+            logger.warning("multi-issue parse failed, using the ranking: %s", exc)
+    for name, conf in context.ranked_event_types(message, exclude=[main])[:1]:
+        if conf >= RANKING_MIN_CONFIDENCE:
+            found.append(name)
+    return found
+
+
+def details_text(domain: DomainDict, tracker: Tracker, values: Optional[Dict[str, Any]] = None) -> str:
+    """'地点：…；对方：…；时间：…；联系电话：…' from the domain's fragments."""
+    get = (lambda k: (values or {}).get(k, tracker.get_slot(k))) if values is not None else tracker.get_slot
+    parts = []
+    if get("location"):
+        parts.append(context.text_of(domain, "utter_fragment_place", place=get("location")))
+    party = get("party")
+    if party:
+        shown = context.text_of(domain, "utter_fragment_unknown") if party == UNKNOWN else party
+        parts.append(context.text_of(domain, "utter_fragment_party", party=shown))
+    when = get("incident_time")
+    if when:
+        shown = context.text_of(domain, "utter_fragment_unknown") if when == UNKNOWN else when
+        parts.append(context.text_of(domain, "utter_fragment_time", time=shown))
+    return context.text_of(domain, "utter_fragment_separator").join(parts)
+
+
+def contact_text(domain: DomainDict, tracker: Tracker) -> str:
+    if tracker.get_slot("anonymous"):
+        return context.text_of(domain, "utter_fragment_anonymous")
+    phone = tracker.get_slot("phone")
+    if phone:
+        return context.text_of(domain, "utter_fragment_phone", phone=context.mask_phone(phone))
+    return ""
+
+
+class ActionStartReport(Action):
+    """A problem was described: remember it, say what was understood, let the form ask the rest.
+
+    In the read-back stage a message with a type is a correction instead (only what it names
+    changes)."""
+
+    def name(self) -> Text:
+        return "action_start_report"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("stage") == "confirm" and tracker.get_slot("event_type"):
+            return correction_events(dispatcher, tracker, domain, allow_type_change=True) + [
+                SlotSet("stage", None), SlotSet("requested_slot", None)]
+        return await self._new_report(dispatcher, tracker, domain)
+
+    async def _new_report(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> List[EventType]:
+        catalog = load_catalog()
+        message = dict(tracker.latest_message or {})
+        intent, confidence = context.latest_intent(tracker)
+        text = context.latest_text(tracker)
+        normalised = context.latest_normalised(tracker)
+        pending = tracker.get_slot("pending_text")
+        if context.is_payload(text):
+            # a button press (clarifying question): the report is what was written before
+            text = normalised = pending or ""
+            message["entities"] = tracker.get_slot("pending_entities") or []
+            message["location_resolution"] = None
+        elif pending:
+            # several messages: the unclear first one and this one describe the same problem
+            text, normalised = f"{pending}\n{text}", f"{pending}\n{normalised}"
+            message["entities"] = list(tracker.get_slot("pending_entities") or []) + list(message.get("entities") or [])
+        event_type = catalog[intent] if intent in catalog else None
+        if event_type is None:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return []
+        filled = slots_from_message(message)
+        if not filled.get("phone") and context.channel_phone(tracker):
+            filled["phone"] = context.channel_phone(tracker)
+        events: List[EventType] = [SlotSet(name, None) for name in REPORT_SLOTS]
+        events += [
+            SlotSet("event_type", event_type.code),
+            SlotSet("event_confidence", round(confidence, 4)),
+            SlotSet("report_text", text),
+            SlotSet("report_normalised", normalised),
+            SlotSet("report_id", _report_id(tracker)),
+            SlotSet("urgent", bool(event_type.urgent or event_type.emergency)),
+            SlotSet("coordinates", _coordinates(tracker)),
+            SlotSet("attachments", attachments_from(context.metadata(tracker))),
+            SlotSet("fallback_count", 0.0),
+        ]
+        events += [SlotSet(k, v) for k, v in filled.items()]
+        if event_type.emergency:
+            # the numbers went out first (rule); now only the place, then the urgent ticket
+            dispatcher.utter_message(response="utter_emergency_filing")
+            return events
+        values = {k: filled.get(k) for k in ("location", "party", "incident_time")}
+        details = details_text(domain, tracker, values)
+        dispatcher.utter_message(response="utter_report_understood", event_name=event_type.name,
+                                 department=event_type.department,
+                                 details=(context.text_of(domain, "utter_fragment_separator") + details) if details else "")
+        others = await other_issues(normalised, event_type.code, message)
+        if others:
+            names = context.text_of(domain, "utter_fragment_list_separator").join(
+                catalog[c].name for c in others)
+            dispatcher.utter_message(response="utter_other_issue", other=names, main=event_type.name)
+            events.append(SlotSet("other_issues", others))
+        return events
+
+
+def correction_events(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                      allow_type_change: bool = False) -> List[EventType]:
+    """Slot changes a correction message names; nothing else changes."""
+    message = tracker.latest_message or {}
+    intent, confidence = context.latest_intent(tracker)
+    changes = slots_from_message(message)
+    if intent == "stay_anonymous":
+        changes.update({"anonymous": True, "phone": None})
+    if not changes and intent == "inform" and tracker.get_slot("stage") == "confirm":
+        # a bare place ("幸福小区东门") the extractor did not mark
+        res = context.resolution(message)
+        if res:
+            changes.update({"location": context.latest_text(tracker), "region_code": str(res["adcode"])})
+    catalog = load_catalog()
+    if (allow_type_change and not changes and intent in catalog and intent != tracker.get_slot("event_type")
+            and confidence >= 0.8 and not catalog[intent].emergency):
+        # "不是噪音，是油烟": a different type; the form then asks what that type needs
+        changes.update({"event_type": intent, "event_confidence": round(confidence, 4),
+                        "report_text": f"{tracker.get_slot('report_text') or ''}\n{context.latest_text(tracker)}".strip(),
+                        "urgent": bool(catalog[intent].urgent)})
+    return [SlotSet(k, v) for k, v in changes.items()]
+
+
+class ValidateReportForm(FormValidationAction):
+    """Asks only for what is missing: the place always; the other party when the type needs one;
+    when it happened when the type needs it; a phone number unless the resident stays anonymous
+    (the question always offers that). An emergency needs only the place."""
+
+    def name(self) -> Text:
+        return "validate_report_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        et = load_catalog().get(tracker.get_slot("event_type") or "")
+        slots = ["location"]
+        if et is not None and et.emergency:
+            return slots
+        if et is not None and et.needs_party:
+            slots.append("party")
+        if et is not None and et.needs_time:
+            slots.append("incident_time")
+        if not tracker.get_slot("anonymous"):
+            slots.append("phone")
+        return slots
+
+    # ------------------------------------------------------------------ extraction
+    @staticmethod
+    def _answering(tracker: Tracker, slot: str) -> bool:
+        intent, confidence = context.latest_intent(tracker)
+        if intent in ESCAPE_INTENTS:
+            return False
+        et = load_catalog().get(intent or "")
+        if et is not None and et.emergency and confidence >= 0.8:
+            return False
+        return tracker.get_slot("requested_slot") == slot
+
+    @staticmethod
+    def _asked(tracker: Tracker) -> bool:
+        """True after the form asked something (not at activation)."""
+        intent, _ = context.latest_intent(tracker)
+        return tracker.get_slot("requested_slot") is not None and intent not in ESCAPE_INTENTS
+
+    def extract_location(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if not self._asked(tracker):
+            return {}
+        found = _best_location(context.entity_values(tracker.latest_message, "location"))
+        if found:
+            return {"location": found}
+        if self._answering(tracker, "location"):
+            return {"location": context.latest_text(tracker)}
+        return {}
+
+    def extract_party(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if not self._asked(tracker):
+            return {}
+        found = context.entity_values(tracker.latest_message, "party")
+        if found:
+            return {"party": "、".join(found)}
+        if self._answering(tracker, "party"):
+            intent, _ = context.latest_intent(tracker)
+            return {"party": UNKNOWN if intent == "deny" else context.latest_text(tracker)}
+        return {}
+
+    def extract_incident_time(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
+        if not self._asked(tracker):
+            return {}
+        found = context.entity_values(tracker.latest_message, "time")
+        if found:
+            return {"incident_time": "，".join(found)}
+        if self._answering(tracker, "incident_time"):
+            intent, _ = context.latest_intent(tracker)
+            return {"incident_time": UNKNOWN if intent == "deny" else context.latest_text(tracker)}
+        return {}
+
+    def extract_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if not self._asked(tracker):
+            return {}
+        intent, _ = context.latest_intent(tracker)
+        if intent == "stay_anonymous":
+            return {"phone": ANONYMOUS}
+        found = context.entity_values(tracker.latest_message, "phone") or \
+            ([context.find_phone(context.latest_text(tracker))] if context.find_phone(context.latest_text(tracker)) else [])
+        if found:
+            return {"phone": found[0]}
+        if self._answering(tracker, "phone"):
+            if intent == "deny":  # "不留了" / "不用" when asked for a number
+                return {"phone": ANONYMOUS}
+            return {"phone": context.latest_text(tracker)}
+        return {}
+
+    # ------------------------------------------------------------------ validation
+    def validate_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        intent, _ = context.latest_intent(tracker)
+        message = tracker.latest_message or {}
+        from_entity = text in context.entity_values(message, "location")
+        if not from_entity and (len(text) < 2 or intent in NOT_A_PLACE_INTENTS or context.is_payload(text)):
+            dispatcher.utter_message(response="utter_location_unclear")
+            return {"location": None}
+        out: Dict[str, Any] = {"location": text}
+        if from_entity or text == context.latest_text(tracker):
+            out["region_code"] = _adcode(message) or tracker.get_slot("region_code")
+        return out
+
+    def validate_party(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if not text or context.is_payload(text):
+            return {"party": None}
+        return {"party": text}
+
+    def validate_incident_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if not text or context.is_payload(text):
+            return {"incident_time": None}
+        return {"incident_time": text}
+
+    def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> Dict[Text, Any]:
+        if value == ANONYMOUS:
+            dispatcher.utter_message(response="utter_anonymous_ok")
+            return {"phone": None, "anonymous": True}
+        phone = context.find_phone(str(value or ""))
+        if phone:
+            return {"phone": phone, "anonymous": False}
+        dispatcher.utter_message(response="utter_phone_invalid")
+        return {"phone": None}
+
+
+def read_back(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+              slots: Optional[Dict[str, Any]] = None) -> None:
+    """The summary with 确认 / 修改 buttons. `slots` overrides values not yet in the tracker."""
+    view = _SlotView(tracker, slots or {})
+    details = details_text(domain, view)  # type: ignore[arg-type]
+    contact = contact_text(domain, view)  # type: ignore[arg-type]
+    sep = context.text_of(domain, "utter_fragment_separator")
+    body = sep.join(p for p in (details, contact) if p)
+    dispatcher.utter_message(response="utter_summary", event_name=context.event_name(view.get_slot("event_type")) or "",
+                             details=body)
+
+
+class _SlotView:
+    """A tracker's slots with some values overridden (events not applied yet)."""
+
+    def __init__(self, tracker: Tracker, overrides: Dict[str, Any]):
+        self._tracker = tracker
+        self._overrides = overrides
+
+    def get_slot(self, key: str) -> Any:
+        if key in self._overrides:
+            return self._overrides[key]
+        return self._tracker.get_slot(key)
+
+
+class ActionReadBack(Action):
+    """After the form: read the summary back and wait for 确认 or a correction. An emergency is
+    filed at once instead."""
+
+    def name(self) -> Text:
+        return "action_read_back"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        et = load_catalog().get(tracker.get_slot("event_type") or "")
+        if et is not None and et.emergency:
+            from actions.submit import submit_report
+
+            return await submit_report(dispatcher, tracker, domain)
+        read_back(dispatcher, tracker, domain)
+        return [SlotSet("stage", "confirm")]
+
+
+class ActionCorrectReport(Action):
+    """In the read-back stage: "不对，是在幸福小区东门" replaces just the place; a bare "不对" asks
+    what to change."""
+
+    def name(self) -> Text:
+        return "action_correct_report"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        events = correction_events(dispatcher, tracker, domain)
+        if not events:
+            dispatcher.utter_message(response="utter_ask_correction")
+            return [SlotSet("stage", "confirm")]
+        changes = {e["name"]: e["value"] for e in events}
+        read_back(dispatcher, tracker, domain, changes)
+        return events + [SlotSet("stage", "confirm")]
