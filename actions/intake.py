@@ -258,6 +258,12 @@ class ValidateReportForm(FormValidationAction):
             slots.append("phone")
         return slots
 
+    async def next_requested_slot(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Optional[EventType]:
+        """Always decide here (rasa_sdk leaves it to Rasa when the list equals the domain's)."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        return SlotSet("requested_slot", next((s for s in required if tracker.slots.get(s) is None), None))
+
     # ------------------------------------------------------------------ extraction
     @staticmethod
     def _answering(tracker: Tracker, slot: str) -> bool:
@@ -327,7 +333,9 @@ class ValidateReportForm(FormValidationAction):
     # ------------------------------------------------------------------ validation
     def validate_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> Dict[Text, Any]:
-        text = str(value or "").strip()
+        if value is None:
+            return {"location": None}
+        text = str(value).strip()
         intent, _ = context.latest_intent(tracker)
         message = tracker.latest_message or {}
         from_entity = text in context.entity_values(message, "location")
@@ -422,3 +430,25 @@ class ActionCorrectReport(Action):
         changes = {e["name"]: e["value"] for e in events}
         read_back(dispatcher, tracker, domain, changes)
         return events + [SlotSet("stage", "confirm")]
+
+
+class ActionKeepContext(Action):
+    """Details before the problem ("在幸福小区", "我要匿名"): kept for the report that follows, and
+    the resident is asked what happened."""
+
+    def name(self) -> Text:
+        return "action_keep_context"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent, _ = context.latest_intent(tracker)
+        events: List[EventType] = []
+        if intent == "stay_anonymous":
+            events.append(SlotSet("anonymous", True))
+        text = context.latest_text(tracker)
+        entities = list((tracker.latest_message or {}).get("entities") or [])
+        if intent == "inform" and text and not context.is_payload(text):
+            pending = tracker.get_slot("pending_text")
+            events += [SlotSet("pending_text", f"{pending}\n{text}" if pending else text),
+                       SlotSet("pending_entities", list(tracker.get_slot("pending_entities") or []) + entities)]
+        dispatcher.utter_message(response="utter_ask_problem")
+        return events

@@ -33,10 +33,13 @@ def render(catalog: Catalog) -> Dict[Path, str]:
     domain = {"version": "3.1", "intents": [t.code for t in catalog]}
     rules = []
     for event_type in catalog:
+        # a described problem starts (or, in the read-back stage, corrects) the report; the form
+        # asks for what is missing. An emergency gets the numbers first (docs/conversation.md).
         steps = [{"intent": event_type.code}]
         if event_type.emergency:
             steps.append({"action": "utter_emergency_numbers"})
-        steps.append({"action": "action_acknowledge_report"})
+        steps += [{"action": "action_start_report"}, {"action": "report_form"},
+                  {"active_loop": "report_form"}]
         rules.append({"rule": f"report {event_type.code}", "steps": steps})
     return {
         DOMAIN_FILE: _dump(domain),

@@ -110,10 +110,11 @@ def public_url(base_url: Optional[str], path: str, query_string: str = "") -> Op
 
 
 def human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.0f}MB" if size % (1024 * 1024) == 0 else f"{size / (1024 * 1024):.1f}MB"
-    if size >= 1024:
-        return f"{size // 1024}KB"
+    """Decimal units, as people read them: 5000000 → 5MB, 1500000 → 1.5MB."""
+    for unit, factor in (("MB", 1_000_000), ("KB", 1_000)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f}{unit}" if value == int(value) or value >= 10 else f"{value:.1f}{unit}"
     return f"{size}B"
 
 

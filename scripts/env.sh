@@ -10,6 +10,10 @@ export ACTION_PORT="${ACTION_PORT:-5055}"
 export ROUTING_PORT="${ROUTING_PORT:-8000}"
 export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:$ACTION_PORT/webhook}"
 export ROUTING_URL="${ROUTING_URL:-http://127.0.0.1:$ROUTING_PORT}"
+# The action server: the backend's intake token (development: the dev token, served when the
+# backend runs with ROUTING_DEV_TOKENS=1) and the rasa server for outbox notifications.
+export ROUTING_TOKEN="${ROUTING_TOKEN:-dev-intake-token}"
+export RASA_URL="${RASA_URL:-http://127.0.0.1:$RASA_PORT}"
 if [ ! -x "$ROOT/.venv/bin/python" ]; then
   echo "no virtual environment: run 'make setup' first" >&2
   exit 1

@@ -44,13 +44,20 @@ def stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     credentials = work / "credentials.yml"
     credentials.write_text(yaml.safe_dump({"rest": None}), encoding="utf-8")
     endpoints = work / "endpoints.yml"
-    endpoints.write_text(yaml.safe_dump(
-        {"action_endpoint": {"url": f"http://127.0.0.1:{actions_port}/webhook"}}), encoding="utf-8")
+    # bot/endpoints.yml (the NLG that answers Traditional writers in Traditional) with this
+    # stack's action server
+    config = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    config["action_endpoint"] = {"url": f"http://127.0.0.1:{actions_port}/webhook"}
+    endpoints.write_text(yaml.safe_dump(config), encoding="utf-8")
     routing_url = f"http://127.0.0.1:{backend_port}"
+    actions_env = base_env(
+        ROUTING_URL=routing_url, ROUTING_TOKEN="dev-intake-token", ROUTING_RETRIES="1", ROUTING_BACKOFF="0.2",
+        ROUTING_TIMEOUT="10", RASA_URL=f"http://127.0.0.1:{rasa_port}",
+        ACTIONS_OUTBOX_PATH=str(work / "outbox.db"), ACTIONS_OUTBOX_INTERVAL="1")
     with running("backend", backend_command(), backend_port, "/healthz", work,
                  backend_env(backend_port, f"sqlite:///{work / 'routing.db'}")) as backend, \
          running("actions", actions_command(actions_port), actions_port, "/health", work,
-                 base_env(ROUTING_URL=routing_url, ROUTING_TOKEN="dev-intake-token")) as actions, \
+                 actions_env) as actions, \
          running("rasa", rasa_command(rasa_model, rasa_port, credentials, endpoints), rasa_port,
                  "/status", work, base_env()) as rasa:
         yield Stack(backend, actions, rasa, work)

@@ -207,7 +207,9 @@ def render_markdown(report: Dict) -> str:
         lines += ["", f"## Real citizen messages ({real['messages']}, labelled by domain)", "",
                   f"- domain accuracy {_fmt(real['accuracy'])}, macro-F1 **{_fmt(real['macro_f1'])}**, "
                   f"predicted as non-event intents: {real['predicted_non_event']}", "",
-                  "| domain | P | R | F1 | n |", "|---|---|---|---|---|"]
+                  "Share of these real complaints that would fall back (ask to clarify) at each "
+                  "threshold: " + ", ".join(f"{t}: {share:.0%}" for t, share in real["below_threshold"].items()),
+                  "", "| domain | P | R | F1 | n |", "|---|---|---|---|---|"]
         for d, s in real["per_domain"].items():
             lines.append(f"| {d} | {_fmt(s['precision'])} | {_fmt(s['recall'])} | {_fmt(s['f1'])} | {s['support']} |")
     lines += ["", "## Worst-confused pairs (gold → predicted)", ""]
@@ -248,6 +250,10 @@ def evaluate(model: Path, out: Path, realtext: bool = True, heldout_dir: Path = 
     if real:
         real_predictions = parser.parse_all([text for text, _ in real])
         report["realtext"] = domain_scores([d for _, d in real], real_predictions)
+        report["realtext"]["below_threshold"] = {
+            str(t): sum(p.confidence < t for p in real_predictions) / len(real_predictions)
+            for t in THRESHOLDS
+        }
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     (out / "report.md").write_text(render_markdown(report), encoding="utf-8")

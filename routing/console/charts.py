@@ -24,9 +24,10 @@ class Chart:
 
 
 def _nice_max(value: float) -> float:
+    """A round axis maximum that four ticks divide into whole numbers."""
     if value <= 0:
-        return 1.0
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        return 4.0
+    for step in (4, 8, 12, 20, 40, 60, 80, 100, 200, 400, 600, 800, 1000, 2000, 4000, 10000, 20000, 40000):
         if value <= step:
             return float(step)
     return float(value)
@@ -39,8 +40,8 @@ def _fmt(value: float, percent: bool) -> str:
 
 
 def hbar(rows: Sequence[Dict[str, Any]], series: Sequence[Dict[str, str]], *, percent: bool = False,
-         stacked: bool = False, width: int = 640, label_width: int = 150, bar: int = 12, title: str = "",
-         max_value: Optional[float] = None) -> Chart:
+         stacked: bool = False, width: int = 560, label_width: int = 120, bar: int = 12, title: str = "",
+         max_value: Optional[float] = None, max_label: int = 14) -> Chart:
     """Horizontal bars: rows [{"label", "values": [..per series..]}], series [{"name", "cls"}].
     Grouped (one bar per series) or stacked; values None are skipped; `percent` for 0..1."""
     n = len(series)
@@ -64,8 +65,9 @@ def hbar(rows: Sequence[Dict[str, Any]], series: Sequence[Dict[str, str]], *, pe
                             "cls": "tick"})
     for i, row in enumerate(rows):
         y0 = top + i * band + 5
-        chart.texts.append({"x": label_width - 6, "y": y0 + (band - 10) / 2 + 4, "text": row["label"],
-                            "anchor": "end", "cls": "label"})
+        label = row["label"] if len(row["label"]) <= max_label else row["label"][: max_label - 1] + "…"
+        chart.texts.append({"x": label_width - 6, "y": y0 + (band - 10) / 2 + 4, "text": label,
+                            "anchor": "end", "cls": "label", "title": row["label"]})
         x = float(label_width)
         for j, value in enumerate(row["values"]):
             cls = series[j].get("cls", SERIES_CLASSES[j])
@@ -90,7 +92,7 @@ def hbar(rows: Sequence[Dict[str, Any]], series: Sequence[Dict[str, str]], *, pe
     return chart
 
 
-def columns(periods: Sequence[str], series: Sequence[Dict[str, Any]], *, width: int = 720, height: int = 260,
+def columns(periods: Sequence[str], series: Sequence[Dict[str, Any]], *, width: int = 960, height: int = 240,
             title: str = "") -> Chart:
     """Stacked columns over time: series [{"name", "cls", "values": [..per period..]}]."""
     left, right, top, bottom = 36, 8, 10, 42

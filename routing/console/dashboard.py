@@ -18,6 +18,7 @@ from routing import lifecycle
 from routing.auth import Actor
 from routing.catalog import load_catalog
 from routing.console import charts
+from routing.console.texts import label
 from routing.models import Region, Ticket
 from routing.regions import region_at_level
 from routing.stats import period_key
@@ -80,8 +81,8 @@ def _add(t: Ticket, tally: Tally, now: datetime) -> None:
 
 def _keys(t: Ticket) -> Tuple[Tuple[str, str], Tuple[str, str]]:
     county = region_at_level(t.region, "county")
-    region = (county.code, county.name) if county is not None else ("unresolved", "未定位")
-    dept = (t.department.code, t.department.name) if t.department is not None else ("none", "未分拨")
+    region = (county.code, county.name) if county is not None else ("unresolved", label("unresolved_region"))
+    dept = (t.department.code, t.department.name) if t.department is not None else ("none", label("no_department"))
     return region, dept
 
 
@@ -111,7 +112,7 @@ def dashboard(session: Session, actor: Actor, days: int = 30, now: Optional[date
     open_now = list(session.execute(
         select(Ticket).where(*conds, Ticket.state.in_(sorted(lifecycle.OPEN_STATES))).options(*options)).scalars())
 
-    overall = Tally("all", "全部")
+    overall = Tally("all", label("all"))
     regions: Dict[str, Tally] = {}
     depts: Dict[str, Tally] = {}
     for t in window:
@@ -133,9 +134,9 @@ def dashboard(session: Session, actor: Actor, days: int = 30, now: Optional[date
     dept_rows = sorted(depts.values(), key=lambda r: (-r.colours.get("red", 0), -(r.total + r.open_count), r.code))
     dept_rows = dept_rows[:TOP_DEPARTMENTS] if len(dept_rows) > TOP_DEPARTMENTS else dept_rows
 
-    rate_series = [{"name": "办结率", "cls": "ok"}, {"name": "超期率", "cls": "bad"},
-                   {"name": "满意率（4–5 分）", "cls": "sat"}]
-    warn_series = [{"name": "正常", "cls": "green"}, {"name": "临期", "cls": "yellow"}, {"name": "超期", "cls": "red"}]
+    rate_series = [{"name": label("completion_rate"), "cls": "ok"}, {"name": label("overdue_rate"), "cls": "bad"},
+                   {"name": label("satisfaction_share"), "cls": "sat"}]
+    warn_series = [{"name": label(c), "cls": c} for c in ("green", "yellow", "red")]
 
     def rate_rows(rows: List[Tally]) -> List[Dict[str, Any]]:
         return [{"label": r.name, "values": [r.completion_rate, r.overdue_rate, r.satisfaction_share]}
@@ -162,9 +163,9 @@ def dashboard(session: Session, actor: Actor, days: int = 30, now: Optional[date
         series.append({"name": catalog[code].name if code in catalog else code, "cls": f"s{i}",
                        "values": series_values[code]})
     if any(series_values["_other"]):
-        series.append({"name": "其他类型", "cls": "s6", "values": series_values["_other"]})
+        series.append({"name": label("other_types"), "cls": "s6", "values": series_values["_other"]})
     if any(series_values["_none"]):
-        series.append({"name": "未分类", "cls": "s7", "values": series_values["_none"]})
+        series.append({"name": label("unclassified"), "cls": "s7", "values": series_values["_none"]})
 
     return {
         "days": days, "windows": WINDOWS, "period": period, "start": start, "end": now,
@@ -172,8 +173,8 @@ def dashboard(session: Session, actor: Actor, days: int = 30, now: Optional[date
         "regions": region_rows, "departments": dept_rows,
         "chart_region_rates": charts.hbar(rate_rows(region_rows), rate_series, percent=True),
         "chart_region_warnings": charts.hbar(warn_rows(region_rows), warn_series, stacked=True),
-        "chart_dept_rates": charts.hbar(rate_rows(dept_rows), rate_series, percent=True, label_width=230),
-        "chart_dept_warnings": charts.hbar(warn_rows(dept_rows), warn_series, stacked=True, label_width=230),
+        "chart_dept_rates": charts.hbar(rate_rows(dept_rows), rate_series, percent=True, label_width=190),
+        "chart_dept_warnings": charts.hbar(warn_rows(dept_rows), warn_series, stacked=True, label_width=190),
         "chart_trend": charts.columns(periods, series),
         "trend_table": {"periods": periods, "series": series},
     }

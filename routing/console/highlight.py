@@ -19,13 +19,18 @@ def by_offsets(text: str, entities: Sequence[Dict[str, Any]]) -> List[Segment]:
 
 
 def by_values(text: str, values: Iterable[Tuple[str, str]]) -> List[Segment]:
-    """Segments where the given (value, kind) strings occur, longest values first."""
+    """Segments where the given (value, kind) strings occur, longest values first. The search
+    runs on a Simplified, half-width view of the same length, so 天心區坡子街 in a Traditional
+    transcript is found by the model's 天心区坡子街."""
+    from routing.triage.parse import simplified_view
+
+    view = simplified_view(text)
     spans: List[Tuple[int, int, str]] = []
     for value, kind in sorted({(v.strip(), k) for v, k in values if v and v.strip()}, key=lambda x: -len(x[0])):
-        pos = text.find(value)
+        pos = view.find(value)
         while pos >= 0:
             spans.append((pos, pos + len(value), kind))
-            pos = text.find(value, pos + len(value))
+            pos = view.find(value, pos + len(value))
     return _cut(text, spans)
 
 

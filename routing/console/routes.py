@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from routing import lifecycle
 from routing.api.deps import get_session, get_settings
@@ -27,10 +27,10 @@ from routing.console.dashboard import dashboard as dashboard_data
 from routing.console.highlight import by_offsets, by_values
 from routing.console.queries import (Filters, department_options, list_queue, queue_counts, queues_for,
                                      region_options)
-from routing.console.texts import name, texts
+from routing.console.texts import msg, name, texts
 from routing.errors import Forbidden, NotFound, ServiceError
 from routing.lifecycle import IllegalTransition
-from routing.models import Department, Ticket, TrainingCandidate
+from routing.models import Department, Ticket
 from routing.regions import ancestors
 from routing.service import ACTION_PERMISSIONS, CHANNELS
 from routing.settings import Settings
@@ -178,12 +178,12 @@ def login_submit(request: Request, username: str = Form(""), password: str = For
     expected = request.cookies.get(console_auth.LOGIN_CSRF_COOKIE)
     if not expected or csrf != expected:
         response = render(request, "login.html", None, status=400, next=_safe_next(next), login_csrf=expected or "",
-                          error="登录页面已过期，请重试 / the login form expired, try again")
+                          error=msg("login_expired"))
         return response
     user = console_auth.authenticate_user(session, username, password)
     if user is None:
         return render(request, "login.html", None, status=401, next=_safe_next(next), login_csrf=expected,
-                      error="用户名或密码错误 / wrong username or password", username=username)
+                      error=msg("login_failed"), username=username)
     token = console_auth.start_session(session, user)
     session.commit()
     response = redirect(_safe_next(next))
@@ -213,7 +213,7 @@ def queue_page(queue: str, request: Request, type: Optional[str] = None, region:
         return to_login(request)
     actor = login.actor
     if queue not in queues_for(actor):
-        return error_page(request, login, session, 404, "没有这个队列 / no such queue")
+        return error_page(request, login, session, 404, msg("no_queue"))
     filters = Filters(event_type=type or None, region=region or None, department=department or None,
                       channel=channel or None, q=(q or "").strip()[:200] or None)
     result = list_queue(session, actor, queue, filters, page)
@@ -293,7 +293,7 @@ def ticket_page(number: str, request: Request, session: Session = Depends(get_se
         ticket = service.load(number)
         service.check_visible(actor, ticket)
     except NotFound:
-        return error_page(request, login, session, 404, f"工单 {number} 不存在，或不属于您的部门 / ticket not found")
+        return error_page(request, login, session, 404, msg("ticket_not_found", number=number))
     except Forbidden as exc:
         return error_page(request, login, session, 403, exc.message)
     triage = triage_record_view(ticket.triage)
@@ -326,7 +326,7 @@ def _ticket_post(request: Request, session: Session, number: str, csrf: str, wor
     if login is None:
         return to_login(request)
     if not _csrf_ok(login, csrf):
-        return error_page(request, login, session, 403, "表单已过期，请刷新页面后重试 / stale form (CSRF)")
+        return error_page(request, login, session, 403, msg("stale_form"))
     url = f"/tickets/{quote(number)}"
     try:
         message = work(login.actor) or done
@@ -356,16 +356,16 @@ def ticket_review(number: str, request: Request, csrf: str = Form(""), op: str =
         changed = len(ticket.events) > before
         parts = []
         if written:
-            parts.append(f"已记录 {len(written)} 条训练候选")
+            parts.append(msg("candidates_written", count=len(written)))
         if op == "confirm":
             service.confirm(actor, number, note=None)
-            return "；".join(["已确认受理"] + parts)
+            return msg("separator").join([msg("confirmed")] + parts)
         if op == "confirm_dispatch":
             service.confirm(actor, number, dispatch=True, department_code=department_code or None)
-            return "；".join(["已确认并派单"] + parts)
-        return "；".join(["已保存更正"] + parts) if changed else "没有改动"
+            return msg("separator").join([msg("confirmed_dispatched")] + parts)
+        return msg("separator").join([msg("saved")] + parts) if changed else msg("unchanged")
 
-    return _ticket_post(request, session, number, csrf, work, "已保存")
+    return _ticket_post(request, session, number, csrf, work, msg("saved"))
 
 
 @router.post("/tickets/{number}/action")
@@ -377,21 +377,21 @@ def ticket_action(number: str, request: Request, csrf: str = Form(""), action: s
 
     def work(actor: Any) -> str:
         if action not in PAGE_ACTIONS and action != "review":
-            raise NotFound(f"未知操作 / unknown action: {action}", "unknown_action")
+            raise NotFound(msg("unknown_action", action=action), "unknown_action")
         payload = {k: v for k, v in {"note": note, "reason": reason, "reply": reply, "department_code": department_code,
                                      "level": level, "into": into.strip()}.items() if v}
         service.act(actor, number, action, payload)
-        return f"已{name('actions', action)}"
+        return msg("action_done", action=name("actions", action))
 
-    return _ticket_post(request, session, number, csrf, work, "已完成")
+    return _ticket_post(request, session, number, csrf, work, msg("action_done", action=name("actions", action)))
 
 
 @router.post("/tickets/{number}/note")
 def ticket_note(number: str, request: Request, csrf: str = Form(""), text: str = Form(""),
                 session: Session = Depends(get_session), settings: Settings = Depends(get_settings)) -> Response:
     service = ReviewService(session, settings)
-    return _ticket_post(request, session, number, csrf, lambda actor: service.add_note(actor, number, text) and "已添加备注",
-                        "已添加备注")
+    return _ticket_post(request, session, number, csrf,
+                        lambda actor: service.add_note(actor, number, text) and msg("note_added"), msg("note_added"))
 
 
 # ---------------------------------------------------------------------------------------- transcript entry
@@ -401,7 +401,7 @@ def triage_page(request: Request, session: Session = Depends(get_session)) -> Re
     if login is None:
         return to_login(request)
     if not login.actor.can("create"):
-        return error_page(request, login, session, 403, "您的角色不能录入工单 / your role cannot enter tickets")
+        return error_page(request, login, session, 403, msg("cannot_enter"))
     return render(request, "triage.html", login, session=session, text="", error=None)
 
 
@@ -412,10 +412,10 @@ def triage_submit(request: Request, csrf: str = Form(""), text: str = Form(""), 
     if login is None:
         return to_login(request)
     if not _csrf_ok(login, csrf):
-        return error_page(request, login, session, 403, "表单已过期，请刷新页面后重试 / stale form (CSRF)")
+        return error_page(request, login, session, 403, msg("stale_form"))
     actor = login.actor
     if not actor.can("create"):
-        return error_page(request, login, session, 403, "您的角色不能录入工单 / your role cannot enter tickets")
+        return error_page(request, login, session, 403, msg("cannot_enter"))
 
     def fail(message: str, status: int = 422) -> HTMLResponse:
         session.rollback()
@@ -425,16 +425,16 @@ def triage_submit(request: Request, csrf: str = Form(""), text: str = Form(""), 
         data = file.file.read(settings.max_body_bytes + 1) if file is not None and file.filename else b""
         if data:
             if len(data) > settings.max_body_bytes:
-                return fail("文件过大 / file too large", 413)
+                return fail(msg("file_too_large"), 413)
             parsed = parse_bytes(data, file.filename or "upload", file.filename)
         elif text.strip():
             parsed = parse_document(text, "console", "console.txt")
         else:
-            return fail("请粘贴通话记录或选择文件 / paste a transcript or choose a file")
+            return fail(msg("nothing_pasted"))
     except TranscriptError as exc:
         return fail(exc.message)
     if not parsed.transcripts:
-        reasons = "；".join(f"{e.source}：{e.message}" for e in parsed.errors) or "没有可用的通话记录"
+        reasons = msg("separator").join(f"{e.source}：{e.message}" for e in parsed.errors) or msg("no_transcripts")
         return fail(reasons)
     session.rollback()  # no transaction open during the NLU calls
     service = TriageService(session, settings, NLUClient())
@@ -461,8 +461,10 @@ def triage_submit(request: Request, csrf: str = Form(""), text: str = Form(""), 
         created.append(result.ticket.number)
         session.rollback()
     if not created:
-        return fail("；".join(failures) or "没有生成草稿")
-    note = f"已生成 {len(created)} 个待审核草稿" + (f"；{len(failures)} 个失败：" + "；".join(failures) if failures else "")
+        return fail(msg("separator").join(failures) or msg("no_transcripts"))
+    note = msg("drafts_created", count=len(created))
+    if failures:
+        note += msg("separator") + msg("drafts_failed", count=len(failures), reasons=msg("separator").join(failures))
     if len(created) == 1:
         return redirect(f"/tickets/{created[0]}", note, "error" if failures else "ok")
     return redirect("/queues/awaiting_review", note, "error" if failures else "ok")
@@ -475,7 +477,7 @@ def dashboard_page(request: Request, days: int = 30, session: Session = Depends(
     if login is None:
         return to_login(request)
     if not login.actor.can("stats"):
-        return error_page(request, login, session, 403, "无权查看统计 / no access to statistics")
+        return error_page(request, login, session, 403, msg("no_stats"))
     data = dashboard_data(session, login.actor, days)
     return render(request, "dashboard.html", login, session=session, d=data)
 
@@ -488,7 +490,7 @@ def training_page(request: Request, field: Optional[str] = None, all: bool = Fal
     if login is None:
         return to_login(request)
     if not login.actor.can("read_all"):
-        return error_page(request, login, session, 403, "无权查看训练候选 / no access to training candidates")
+        return error_page(request, login, session, 403, msg("no_training"))
     field = field if field in FIELDS else None
     size = 50
     rows, total = query_candidates(session, field, include_superseded=all, limit=size, offset=(page - 1) * size)
@@ -504,9 +506,9 @@ def training_export(fmt: str, request: Request, field: Optional[str] = None, all
     if login is None:
         return to_login(request)
     if not login.actor.can("read_all"):
-        return error_page(request, login, session, 403, "无权导出训练候选 / no access")
+        return error_page(request, login, session, 403, msg("no_training"))
     if fmt not in ("csv", "json"):
-        return error_page(request, login, session, 404, "格式应为 csv 或 json / csv or json")
+        return error_page(request, login, session, 404, msg("bad_format"))
     rows, _ = query_candidates(session, field if field in FIELDS else None, include_superseded=all)
     stamp = utcnow().strftime("%Y%m%d")
     if fmt == "csv":

@@ -25,3 +25,14 @@ def name(group: str, code: Any) -> str:
     if code is None:
         return ""
     return str(texts().get(group, {}).get(code, code))
+
+
+def msg(key: str, **values: Any) -> str:
+    """A console message from texts.yml, placeholders filled in."""
+    template = str(texts().get("messages", {}).get(key, key))
+    return template.format(**values) if values else template
+
+
+def label(key: str) -> str:
+    """A name on the dashboard (texts.yml: dashboard)."""
+    return str(texts().get("dashboard", {}).get(key, key))

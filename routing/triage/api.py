@@ -25,7 +25,7 @@ from routing.timeutil import parse_iso
 from routing.triage.candidates import candidate_view, query_candidates, to_csv, to_json
 from routing.triage.nlu import NLUClient, NLUError, NLUUnavailable
 from routing.triage.parse import TranscriptError, transcript_from_payload
-from routing.triage.review import FIELDS, UNSET, ReviewService, candidates_for
+from routing.triage.review import FIELDS, ReviewService, candidates_for
 from routing.triage.service import TriageService, triage_record_view
 from routing.views import event_view, ticket_view
 

@@ -1,6 +1,6 @@
 """The NLU client: the rasa server's `POST /model/parse` over HTTP.
 
-    RASA_URL          where the rasa server listens (default http://127.0.0.1:5005)
+    RASA_URL          where the rasa server listens (default http://127.0.0.1:$RASA_PORT, 5005)
     RASA_TIMEOUT      seconds for one parse (default 10; connecting gets at most 3)
     TRIAGE_LOW_CONFIDENCE   below this the prediction is flagged and not put on the draft (0.5)
 
@@ -133,7 +133,9 @@ class NLUClient:
     def __init__(self, base_url: Optional[str] = None, timeout: Optional[float] = None,
                  transport: Optional[httpx.BaseTransport] = None):
         env = os.environ
-        self.base_url = (base_url or env.get("RASA_URL") or DEFAULT_RASA_URL).rstrip("/")
+        port = (env.get("RASA_PORT") or "").strip()
+        default = f"http://127.0.0.1:{port}" if port.isdigit() else DEFAULT_RASA_URL
+        self.base_url = (base_url or env.get("RASA_URL") or default).rstrip("/")
         self.timeout = timeout if timeout is not None else _env_float(env, "RASA_TIMEOUT", DEFAULT_TIMEOUT)
         self._transport = transport
 

@@ -217,20 +217,34 @@ def _label_role(label: str) -> Tuple[str, str]:
     return UNKNOWN, canon  # A/B/甲/乙/说话人N: decided by _assign_generic_roles
 
 
+def simplified_view(line: str) -> str:
+    """The line in Simplified, half-width characters, of the same length: labels are matched on
+    it (來電人： is 来电人:) and cut from the original at the same offsets."""
+    try:
+        from bot.nlu.normalise import _half_width, _to_simplified
+
+        view = _half_width(_to_simplified(line)[0])
+        return view if len(view) == len(line) else line
+    except Exception:  # pragma: no cover - OpenCC missing: match as written
+        return line
+
+
 def _split_labelled(text: str) -> List[Tuple[Optional[str], str]]:
     """(label or None, text) pieces: a labelled line starts a turn, an unlabelled one continues."""
     pieces: List[Tuple[Optional[str], str]] = []
     for line in text.splitlines():
         if not line.strip():
             continue
-        m = _LINE_LABEL.match(line)
+        view = simplified_view(line)
+        m = _LINE_LABEL.match(view)
         label: Optional[str] = None
-        rest = line
+        rest, rest_view = line, view
         if m:
-            label = m.group("b") or m.group("l")
-            rest = line[m.end():]
+            group = "b" if m.group("b") else "l"
+            label = line[m.start(group):m.end(group)]
+            rest, rest_view = line[m.end():], view[m.end():]
         # more labels inside the line
-        inline = [mm for mm in _INLINE_LABEL.finditer(rest) if mm.start() > 0 or label is not None]
+        inline = [mm for mm in _INLINE_LABEL.finditer(rest_view) if mm.start() > 0 or label is not None]
         if inline:
             pos = 0
             current = label
@@ -238,7 +252,7 @@ def _split_labelled(text: str) -> List[Tuple[Optional[str], str]]:
                 before = rest[pos:mm.start()]
                 if current is not None or before.strip():
                     pieces.append((current, before))
-                current = mm.group("l")
+                current = rest[mm.start("l"):mm.end("l")]
                 pos = mm.end()
             pieces.append((current, rest[pos:]))
         elif label is not None:
@@ -452,7 +466,7 @@ def _json_records(value: Any) -> Optional[List[Any]]:
     if isinstance(value, dict):
         low = {str(k).lower(): v for k, v in value.items()}
         for key in _CONTAINER_KEYS:
-            if isinstance(low.get(key), list) and all(isinstance(x, dict) for x in low[key]) and low[key]:
+            if isinstance(low.get(key), list) and low[key]:
                 if not any(k in low for k in _TURN_LIST_KEYS + _TEXT_KEYS):
                     return low[key]
     return None
@@ -621,6 +635,31 @@ def _repair_mojibake(text: str) -> Optional[str]:
     return None
 
 
+def _decode_fallback(data: bytes, bad_at: int) -> Tuple[str, str, str]:
+    """Not UTF-8: GB18030 (GBK, GB2312) when that reads as Chinese, else UTF-16 without a BOM."""
+    gb: Optional[str] = None
+    try:
+        gb = data.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    if gb is not None and _cjk_ratio(gb) >= 0.3:
+        return gb, "gb18030", "不是 UTF-8，按 GB18030/GBK 解码 / not UTF-8: decoded as GB18030 (GBK)"
+    if len(data) % 2 == 0:
+        for codec in ("utf-16-le", "utf-16-be"):
+            try:
+                candidate = data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if _control_ratio(candidate) < 0.01 and _cjk_ratio(candidate) >= 0.5:
+                return candidate, codec, f"按 {codec.upper()}（无 BOM）解码 / decoded as {codec} without BOM"
+    if gb is not None:
+        return gb, "gb18030", "不是 UTF-8，按 GB18030/GBK 解码 / not UTF-8: decoded as GB18030 (GBK)"
+    raise TranscriptError(
+        "bad_encoding",
+        f"无法识别的文字编码（不是 UTF-8、UTF-16 或 GB18030/GBK；第 {bad_at} 字节起）"
+        f"/ unknown text encoding (not UTF-8, UTF-16 or GB18030)")
+
+
 def decode_bytes(data: bytes) -> Tuple[str, str, List[str]]:
     """(text, encoding, warnings); :class:`TranscriptError` for empty, binary or undecodable."""
     warnings: List[str] = []
@@ -657,20 +696,14 @@ def decode_bytes(data: bytes) -> Tuple[str, str, List[str]]:
         try:
             text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError as exc:
-            try:
-                text, encoding = data.decode("gb18030"), "gb18030"
-                warnings.append("不是 UTF-8，按 GB18030/GBK 解码 / not UTF-8: decoded as GB18030 (GBK)")
-            except UnicodeDecodeError:
-                raise TranscriptError(
-                    "bad_encoding",
-                    f"无法识别的文字编码（不是 UTF-8、UTF-16 或 GB18030/GBK；第 {exc.start} 字节起）"
-                    f"/ unknown text encoding (not UTF-8, UTF-16 or GB18030)") from None
-    if _control_ratio(text) > 0.02:
-        raise TranscriptError("binary", "文件含有大量控制字符，不是文本 / binary content (control characters)")
+            text, encoding, warning = _decode_fallback(data, exc.start)
+            warnings.append(warning)
     fixed = _repair_mojibake(text)
     if fixed is not None:
         text = fixed
         warnings.append("修复了按 Latin-1 误读的 UTF-8 文本（乱码）/ repaired UTF-8 mis-read as Latin-1")
+    if _control_ratio(text) > 0.02:
+        raise TranscriptError("binary", "文件含有大量控制字符，不是文本 / binary content (control characters)")
     if encoding == "gb18030" and _cjk_ratio(text) < 0.05 and re.search(r"[^\x00-\x7f]", text):
         raise TranscriptError("bad_encoding", "无法识别的文字编码（按 GB18030 解码后不是中文）/ unknown text encoding")
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding, warnings

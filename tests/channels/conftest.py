@@ -7,29 +7,20 @@ endpoints and environment differ from the shared `stack` fixture.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator
 
-import httpx
 import pytest
 import yaml
 
 from tests.channels.fakes import ActionProxy, FakeTelegram, FakeTwilioRest
+from tests.channels.testenv import (
+    PUBLIC_BASE_URL, ROUTING_TOKEN, SMS_FROM, TELEGRAM_SECRET, TELEGRAM_TOKEN, TWILIO_SID, TWILIO_TOKEN, ChannelStack,
+)
 from tests.support.processes import (
-    ROOT, RunningProcess, actions_command, backend_command, backend_env, base_env, free_port,
+    actions_command, backend_command, backend_env, base_env, free_port,
     rasa_command, running,
 )
-
-# Test secrets. They look like real ones so the log-redaction test means something.
-TELEGRAM_TOKEN = "7000000001:AAE-test-token-0123456789abcdefghijkl"
-TELEGRAM_SECRET = "tg-webhook-secret-Q7f3kP9x"
-TWILIO_SID = "AC" + "7e57" * 8
-TWILIO_TOKEN = "twilio-auth-token-5b1c9e2f7a"
-ROUTING_TOKEN = "dev-intake-token"
-PUBLIC_BASE_URL = "https://petition.example.org"
-SMS_FROM = "+8673100012345"
-SECRETS = (TELEGRAM_TOKEN, TELEGRAM_SECRET, TWILIO_TOKEN)
 
 CHANNELS = {
     "rest": None,
@@ -38,37 +29,6 @@ CHANNELS = {
     "channels.twilio_sms.TwilioSmsInput": None,
     "channels.webchat.WebchatInput": None,
 }
-
-
-@dataclass
-class ChannelStack:
-    rasa: RunningProcess
-    actions: RunningProcess
-    backend: RunningProcess
-    telegram: FakeTelegram
-    twilio: FakeTwilioRest
-    proxy: ActionProxy
-    work_dir: Path
-    env: Dict[str, str]
-
-    @property
-    def url(self) -> str:
-        return self.rasa.url
-
-    def tracker(self, sender_id: str) -> dict:
-        r = httpx.get(f"{self.rasa.url}/conversations/{sender_id}/tracker", timeout=30)
-        r.raise_for_status()
-        return r.json()
-
-    def user_events(self, sender_id: str) -> list:
-        return [e for e in self.tracker(sender_id).get("events", []) if e.get("event") == "user"]
-
-    def bot_events(self, sender_id: str) -> list:
-        return [e for e in self.tracker(sender_id).get("events", []) if e.get("event") == "bot"]
-
-    def operator(self) -> httpx.Client:
-        return httpx.Client(base_url=self.backend.url, timeout=30,
-                            headers={"Authorization": "Bearer dev-operator-token"})
 
 
 def channel_env(work: Path, telegram: FakeTelegram, twilio: FakeTwilioRest, routing_url: str) -> Dict[str, str]:
@@ -98,7 +58,8 @@ def channel_stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     routing_url = f"http://127.0.0.1:{backend_port}"
     telegram = FakeTelegram(TELEGRAM_TOKEN).start()
     twilio = FakeTwilioRest(TWILIO_SID, TWILIO_TOKEN).start()
-    proxy = ActionProxy(f"http://127.0.0.1:{actions_port}").start()
+    import os  # TEMP-DEV
+    proxy = ActionProxy(os.environ.get("TEMP_DEV_ACTIONS_URL") or f"http://127.0.0.1:{actions_port}").start()
     env = channel_env(work, telegram, twilio, routing_url)
 
     credentials = work / "credentials.yml"
@@ -121,5 +82,3 @@ def channel_stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
         twilio.stop()
         telegram.stop()
 
-
-__all__ = ["ChannelStack", "ROOT"]

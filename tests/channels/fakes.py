@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import httpx
 
@@ -149,7 +149,7 @@ class FakeTelegram(_Server):
         return msg
 
     def handle(self, method: str, path: str, headers: Dict[str, str], body: bytes):
-        parts = urlparse(path).path.strip("/").split("/")
+        parts = unquote(urlparse(path).path).strip("/").split("/")
         if parts[0] == "file" and len(parts) >= 3:  # /file/bot<token>/<path>
             if parts[1] != f"bot{self.token}":
                 return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})

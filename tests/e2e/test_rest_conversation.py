@@ -30,12 +30,32 @@ def test_greeting_is_answered_in_chinese(stack):
 def test_a_complaint_is_acknowledged_with_its_type_and_department(stack):
     replies = _say(stack, f"t-{uuid.uuid4().hex}",
                    "长沙市雨花区韶山路幸福小区楼下的KTV每天晚上唱到凌晨两点，吵得根本睡不着")
-    names = {t.name: t.department for t in load_catalog()}
+    types = {t.name: t for t in load_catalog()}
     first = replies[0]
-    assert first.startswith("收到。您反映的是「")
+    assert first.startswith("收到，您反映的是「")
     name = first.split("「")[1].split("」")[0]
-    assert name in names and names[name] in first
-    assert any("幸福小区" in r for r in replies[1:])
+    assert name in types and types[name].department in first
+    assert "幸福小区" in first
+    assert len(replies) >= 2  # …and asks for what is missing
+
+
+def test_a_report_over_rest_becomes_a_real_ticket_in_the_backend(stack):
+    sender = f"t-{uuid.uuid4().hex}"
+    _say(stack, sender, "岳麓区桃子湖社区的鑫达建筑劳务公司拖欠我们三个月工资了")
+    replies = _say(stack, sender, "13900001111")
+    assert replies[-1].startswith("我跟您核对一下")
+    done = _say(stack, sender, "确认")
+    assert done[0].startswith("已为您登记，工单号")
+    number = done[0].split("工单号")[1].split("。")[0]
+    operator = {"Authorization": "Bearer dev-operator-token"}
+    ticket = httpx.get(f"{stack.backend.url}/api/tickets/{number}", headers=operator, timeout=30).json()
+    assert ticket["event_type"] == "wage_arrears" and ticket["state"] == "received"
+    assert "鑫达建筑劳务公司" in ticket["parties"][0] and "桃子湖" in ticket["location_text"]
+    assert ticket["reporter"] == {"anonymous": False, "name": None, "phone": "+8613900001111", "email": None,
+                                  "channel_identity": f"rest:{sender}"}
+    assert ticket["department"]["name"] in done[0]
+    events = httpx.get(f"{stack.backend.url}/api/tickets/{number}/events", headers=operator, timeout=30).json()
+    assert [e["kind"] for e in events][:2] == ["created", "routed"]
 
 
 def test_empty_and_oversized_messages_do_not_break_the_server(stack):

@@ -1,0 +1,48 @@
+"""Action tests in the rasa-sdk style: a Tracker built in the test, a CollectingDispatcher, the
+domain as the action server receives it, and the routing backend over real HTTP on a fresh SQLite
+database (started with tests/support/processes.py)."""
+from __future__ import annotations
+
+import os
+
+os.environ["ACTIONS_OUTBOX_WORKER"] = "0"  # the tests drive delivery themselves
+
+import asyncio  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Dict, Iterable, Iterator, List, Optional  # noqa: E402
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+
+from tests.support.processes import ROOT, backend_command, backend_env, free_port, running  # noqa: E402
+
+@pytest.fixture(scope="session")
+def domain() -> Dict[str, Any]:
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(ROOT / "bot" / "domain")).as_dict()
+
+
+@pytest.fixture(scope="session")
+def backend_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("actions-backend")
+    port = free_port()
+    with running("backend", backend_command(), port, "/healthz", work,
+                 backend_env(port, f"sqlite:///{work / 'routing.db'}")) as proc:
+        yield proc.url
+
+
+@pytest.fixture(autouse=True)
+def action_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, backend_url: str) -> Path:
+    outbox = tmp_path / "outbox.db"
+    monkeypatch.setenv("ROUTING_URL", backend_url)
+    monkeypatch.setenv("ROUTING_TOKEN", "dev-intake-token")
+    monkeypatch.setenv("ROUTING_RETRIES", "1")
+    monkeypatch.setenv("ROUTING_BACKOFF", "0.05")
+    monkeypatch.setenv("ACTIONS_OUTBOX_PATH", str(outbox))
+    monkeypatch.delenv("RASA_URL", raising=False)
+    return outbox
+
+

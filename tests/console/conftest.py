@@ -1,0 +1,246 @@
+"""Fixtures of the console and triage tests.
+
+* `backend`: a migrated, seeded database — SQLite and PostgreSQL, like tests/routing (the
+  PostgreSQL half is skipped locally when no server answers, and fails when CI=true).
+* `fake_nlu`: a deterministic fake rasa server (tests/console/fake_nlu.py) on a free port.
+* `server`: the real backend (`python -m routing`) on a free port, talking to the fake NLU.
+* `browser`: headless Chromium through Selenium (skipped when chromium or chromedriver is
+  missing, failed when CI=true).
+Start-up waits are hang guards only; nothing asserts on speed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from routing.auth import store_token
+from routing.console.auth import create_user
+from routing.db import make_engine, make_session_factory, session_scope
+from routing.migrate import upgrade
+from routing.seed import seed_all
+from routing.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+
+from console_env import PASSWORD, TOKENS, USERS  # noqa: E402
+from fake_nlu import FakeNLU  # noqa: E402
+
+PG_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+START_TIMEOUT = 60.0  # hang guard
+TEST_TIMEOUT = 300
+CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+def ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_admin():  # type: ignore[no-untyped-def]
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ.get("ROUTING_TEST_PG_URL", PG_DEFAULT))
+    conn = psycopg2.connect(host=base.host, port=base.port or 5432, user=base.username, password=base.password,
+                            dbname=base.database or "postgres", connect_timeout=5)
+    conn.autocommit = True
+    return conn, base
+
+
+def _create_pg() -> str:
+    import uuid
+
+    try:
+        conn, base = _pg_admin()
+    except Exception as exc:
+        message = f"PostgreSQL unreachable: {exc}"
+        if ci():
+            pytest.fail(message + " (CI=true: PostgreSQL is required)")
+        pytest.skip(message)
+    name = f"console_test_{uuid.uuid4().hex[:10]}"
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    conn, _ = _pg_admin()
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    conn.close()
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    factory: sessionmaker
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('console-sqlite') / 'routing.db'}"
+    else:
+        url = _create_pg()
+    upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as session:
+        seed_all(session)
+        for token, role, dept in TOKENS.values():
+            store_token(session, token, role, dept)
+        for username, (role, dept, display) in USERS.items():
+            create_user(session, username, PASSWORD, role, dept, display)
+    try:
+        yield Backend(request.param, url, factory)
+    finally:
+        engine.dispose()
+        if request.param == "postgresql":
+            _drop_pg(url)
+
+
+@pytest.fixture
+def db(backend: Backend) -> Iterator[Session]:
+    """A session rolled back after the test (the services never commit)."""
+    session = backend.factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.from_env({"DATABASE_URL": "sqlite://", "ROUTING_DEDUP_WINDOW_HOURS": "72"})
+
+
+@pytest.fixture(scope="session")
+def fake_nlu() -> Iterator[FakeNLU]:
+    nlu = FakeNLU().start()
+    try:
+        yield nlu
+    finally:
+        nlu.stop()
+
+
+@dataclass
+class Server:
+    base_url: str
+    backend: Backend
+    nlu_url: str
+    log: Path
+    env: Dict[str, str] = field(default_factory=dict)
+
+    def client(self, role: str = "operator", **kw) -> httpx.Client:  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer {TOKENS[role][0]}"} if role else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60.0, **kw)
+
+
+def start_backend(url: str, port: int, log: Path, extra: Dict[str, str]) -> subprocess.Popen:
+    env = {
+        **os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "ROUTING_PORT": str(port),
+        "ROUTING_HOST": "127.0.0.1", "ROUTING_ENV": "development", "ROUTING_DEV_TOKENS": "1",
+        "ROUTING_AUTO_MIGRATE": "0", "ROUTING_ESCALATION_INTERVAL": "0", "ROUTING_LOG_LEVEL": "warning",
+        "ROUTING_ATTACHMENT_DIR": str(log.parent / "attachments"), **extra,
+    }
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "routing"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"server did not start:\n{log.read_text(errors='replace')}")
+        time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(backend: Backend, fake_nlu: FakeNLU, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    log = tmp_path_factory.mktemp(f"console-server-{backend.name}") / "server.log"
+    extra = {"RASA_URL": fake_nlu.url, "RASA_TIMEOUT": "10"}
+    proc = start_backend(backend.url, port, log, extra)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", backend, fake_nlu.url, log, extra)
+    finally:
+        stop(proc)
+
+
+# ---------------------------------------------------------------------------------------- browser
+def _chromium_missing() -> List[str]:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (Path(p).exists() or shutil.which(p))]
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("the selenium package")
+    return missing
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    missing = _chromium_missing()
+    if missing:
+        message = f"browser tests need {', '.join(missing)} (apt-get install chromium chromium-driver; pip install selenium)"
+        if ci():
+            pytest.fail(message + " — CI=true: required")
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage",
+                "--window-size=1366,900", "--lang=zh-CN", "--force-device-scale-factor=1"):
+        options.add_argument(arg)
+    options.binary_location = CHROMIUM
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -1,0 +1,25 @@
+"""Constants shared by the console tests (users, tokens, paths); no fixtures here."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+PASSWORD = "console-test-password"
+# username → (role, department code or None, display name)
+USERS: Dict[str, tuple] = {
+    "op1": ("operator", None, "坐席小王"),
+    "sup1": ("supervisor", None, "督办老李"),
+    "staff_police": ("staff", "430104-GA", "岳麓公安"),
+    "staff_edu": ("staff", "430102-JY", "芙蓉教育"),
+}
+TOKENS: Dict[str, tuple] = {
+    "operator": ("console-op-token-0123456789abcdef", "operator", None),
+    "supervisor": ("console-sup-token-0123456789abcdef", "supervisor", None),
+    "intake": ("console-intake-token-0123456789abcd", "intake", None),
+    "staff_police": ("console-police-token-0123456789abcd", "staff", "430104-GA"),
+    "staff_edu": ("console-edu-token-0123456789abcdefg", "staff", "430102-JY"),
+}
