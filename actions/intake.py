@@ -29,7 +29,8 @@ FORM = "report_form"
 FORM_SLOTS = ("location", "party", "incident_time", "phone")
 ANONYMOUS = "__anonymous__"
 # Intents that are not an answer to the form's question: the form lets other rules handle them.
-ESCAPE_INTENTS = {"request_human", "goodbye", "ask_status", "urge", "reopen", "rate_satisfaction"}
+ESCAPE_INTENTS = {"request_human", "goodbye", "ask_status", "urge", "reopen", "rate_satisfaction",
+                  "EXTERNAL_ticket_filed"}
 NOT_A_PLACE_INTENTS = {"deny", "affirm", "greet", "thanks", "out_of_scope", "stay_anonymous"}
 # Connectives that start another problem in the same message (multi-issue detection).
 _SPLIT = re.compile(r"(?:另外|还有就是|还有一个|还有|此外|同时|以及|顺便|再有|；|;|。)")

@@ -160,6 +160,15 @@ def last_bot_turn(events: Sequence[Any]) -> List[Dict[str, Any]]:
     return turn
 
 
+def last_turn_choices(events: Sequence[Any]) -> Optional[Dict[str, Any]]:
+    """The bot message of its last turn that offered buttons (the menu a keypad digit or an SMS
+    digit answers), or None. Later messages of the same turn without buttons do not hide it."""
+    for message in reversed(last_bot_turn(events)):
+        if message.get("buttons"):
+            return message
+    return None
+
+
 _PAYLOAD = re.compile(r"^/[A-Za-z_][\w-]*")
 
 

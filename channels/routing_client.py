@@ -4,7 +4,8 @@
 The request carries an ``Idempotency-Key`` so a repeated status callback files one ticket. If the
 backend cannot be reached the draft is appended to a JSON-lines file
 (``CHANNEL_DRAFT_FALLBACK_PATH``, default ``var/undelivered_drafts.jsonl``) so nothing is lost;
-an operator can replay it with ``python -m channels.routing_client replay``.
+an operator can replay it with ``python -m channels.routing_client replay``. Without
+``ROUTING_TOKEN`` the development token ``dev-intake-token`` is used (as by the action server).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from channels import logsafe
 logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ROUTING_URL = "http://127.0.0.1:8000"
+DEFAULT_DEV_TOKEN = "dev-intake-token"
 
 
 def fallback_path() -> Path:
@@ -33,7 +35,9 @@ def fallback_path() -> Path:
 class RoutingClient:
     def __init__(self, url: Optional[str] = None, token: Optional[str] = None, timeout: float = 10.0):
         self.url = (url or os.environ.get("ROUTING_URL") or DEFAULT_ROUTING_URL).rstrip("/")
-        self.token = token or os.environ.get("ROUTING_TOKEN") or ""
+        # dev-intake-token exists only with ROUTING_DEV_TOKENS=1 in development (make run), like the
+        # action server's default; production sets ROUTING_TOKEN to a real intake token.
+        self.token = token or os.environ.get("ROUTING_TOKEN") or DEFAULT_DEV_TOKEN
         self.timeout = timeout
         logsafe.register_secret(self.token)
 

@@ -15,11 +15,17 @@ Keywords (the whole message, any case): STOP / STOPALL / UNSUBSCRIBE / CANCEL / 
 HELP / INFO / 帮助 → a help text. Keywords never reach the conversation. MMS media become
 ``metadata.attachments`` (Twilio media URLs).
 
+With ``TWILIO_ACCOUNT_SID`` and ``TWILIO_SMS_FROM`` (or ``TWILIO_MESSAGING_SERVICE_SID``) the
+channel can also text outside a reply: rasa's ``trigger_intent`` with ``output_channel=latest``
+(the action server announces a ticket number delivered later that way) sends through the Twilio
+REST client.
+
 Every request must carry a valid ``X-Twilio-Signature`` (``TWILIO_AUTH_TOKEN``,
 ``PUBLIC_BASE_URL``); anything else gets 403.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -28,7 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 
 from channels import logsafe
 from channels.common import (
@@ -38,7 +44,7 @@ from channels.common import (
     META_PHONE,
     digit_choices,
     int_setting,
-    last_bot_message,
+    last_turn_choices,
     setting,
     text,
 )
@@ -114,6 +120,35 @@ class SmsCollector(CollectingOutputChannel):
         return NAME
 
 
+class TwilioSmsOutput(OutputChannel):
+    """Messages the bot sends outside a reply (rasa's ``trigger_intent`` with
+    ``output_channel=latest``, e.g. a ticket number delivered later): sent with the Twilio REST
+    client, split like replies, not to numbers that texted STOP."""
+
+    def __init__(self, sender: Any):
+        self.sender = sender
+
+    @classmethod
+    def name(cls) -> str:
+        return NAME
+
+    async def _send(self, recipient_id: str, body: str) -> None:
+        identity = recipient_id if recipient_id.startswith(CHANNEL + ":") else f"{CHANNEL}:{recipient_id}"
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, self.sender.send, identity, body)
+            if not result.ok:
+                logger.warning("twilio sms: message to %s not sent: %s", identity, result.detail)
+        except Exception:
+            logger.exception("twilio sms: sending to %s failed", identity)
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        for body in reply_texts([message]):
+            await self._send(recipient_id, body)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self._send(recipient_id, text)
+
+
 class TwilioSmsInput(InputChannel):
     @classmethod
     def name(cls) -> str:
@@ -125,17 +160,32 @@ class TwilioSmsInput(InputChannel):
             auth_token=setting(credentials, "auth_token", "TWILIO_AUTH_TOKEN"),
             public_base_url=setting(credentials, "public_base_url", "PUBLIC_BASE_URL"),
             max_segments=int_setting(credentials, "max_segments", "SMS_MAX_SEGMENTS", DEFAULT_MAX_SEGMENTS),
+            account_sid=setting(credentials, "account_sid", "TWILIO_ACCOUNT_SID"),
+            from_number=setting(credentials, "from_number", "TWILIO_SMS_FROM"),
+            messaging_service_sid=setting(credentials, "messaging_service_sid", "TWILIO_MESSAGING_SERVICE_SID"),
+            api_base_url=setting(credentials, "api_base_url", "TWILIO_API_BASE_URL"),
         )
 
     def __init__(self, auth_token: Optional[str], public_base_url: Optional[str] = None,
-                 max_segments: int = DEFAULT_MAX_SEGMENTS, optout: Optional[OptOutStore] = None):
+                 max_segments: int = DEFAULT_MAX_SEGMENTS, optout: Optional[OptOutStore] = None,
+                 account_sid: Optional[str] = None, from_number: Optional[str] = None,
+                 messaging_service_sid: Optional[str] = None, api_base_url: Optional[str] = None):
         logsafe.register_secret(auth_token)
         logsafe.install()
         self.check = SignatureCheck(auth_token, public_base_url)
         self.max_segments = max(1, max_segments)
         self.optout = optout or OptOutStore()
+        self.sender: Any = None
+        if auth_token and account_sid and (from_number or messaging_service_sid):
+            from routing.notifications import TwilioSmsNotifier
+
+            self.sender = TwilioSmsNotifier(account_sid, auth_token, from_number, messaging_service_sid,
+                                            api_base_url, max_segments=self.max_segments, optout=self.optout)
         if not auth_token:
             logger.warning("twilio sms channel: TWILIO_AUTH_TOKEN is not set; every request is refused")
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return TwilioSmsOutput(self.sender) if self.sender is not None else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("petition_twilio_sms", __name__)
@@ -182,8 +232,8 @@ class TwilioSmsInput(InputChannel):
         if media:
             meta[META_ATTACHMENTS] = media
         if body.isdigit() and len(body) == 1:
-            last = last_bot_message(await tracker_events(request, sender))
-            if last and last.get("buttons"):
+            last = last_turn_choices(await tracker_events(request, sender))
+            if last is not None:
                 button = digit_choices(last["buttons"]).get(body)
                 if button is None:
                     return [text("sms", "invalid_choice")]

@@ -9,7 +9,8 @@ spoken with ``<Say language="zh-CN" voice="Polly.Zhiyu">`` inside a ``<Gather in
 dtmf" language="zh-CN" hints="…">`` whose hints are the event catalogue's names and the place
 names of the region tree. Buttons become keypad choices: a yes/no question (payloads /affirm and
 /deny) adds "确认请按1，否认请按2"; other menus are read out as "<title>请按<n>". 0 always asks for a
-person.
+person; so does the intent ``request_human`` when ``VOICE_OPERATOR_NUMBER`` is set (the bot's
+answer is spoken, then the call is transferred).
 
 Silence, speech that was not recognised, an invalid key and a reply the NLU could not place
 (``nlu_fallback``) count as failed turns (the count travels in the action URL as ``retry``):
@@ -17,8 +18,10 @@ the caller is asked again, after ``VOICE_MAX_RETRIES`` a person is offered (pres
 failure later the call is transferred to ``VOICE_OPERATOR_NUMBER`` — or, without one, the caller
 is told someone will call back, and the call ends (leaving a draft, below).
 
-When the call ends (status callback) and the caller said something but no ticket was opened
-(the ``ticket_number`` slot is empty, see ``VOICE_TICKET_SLOT``), the transcript so far goes to
+When the call ends (status callback) and the caller said something but the report is not on
+record — the ``ticket_number`` slot is empty (``VOICE_TICKET_SLOT``) and the bot never said one of
+``VOICE_FINISHED_RESPONSES`` (ticket filed, queued in the action server's outbox, handed off) —
+the transcript so far goes to
 the routing backend as a ticket without an event type — which the backend sends to the intake
 desk with ``needs_operator`` set — with the caller's number as contact unless the caller ID was
 withheld or the caller asked to stay anonymous (intent ``stay_anonymous`` or slot ``anonymous``).
@@ -57,6 +60,7 @@ from channels.common import (
     is_payload,
     is_yes_no,
     last_bot_message,
+    last_turn_choices,
     setting,
     text,
 )
@@ -83,6 +87,11 @@ INITIAL_PAYLOAD = "/greet"
 TERMINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 FALLBACK_INTENTS = {"nlu_fallback"}
 GOODBYE_INTENTS = {"goodbye"}
+HANDOFF_INTENTS = {"request_human"}
+# Bot responses after which the call's report is on record (a ticket, the action server's outbox
+# or a hand-off record): no draft is left when such a call ends.
+FINISHED_RESPONSES = ("utter_ticket_filed", "utter_emergency_ticket_filed", "utter_ticket_duplicate",
+                      "utter_ticket_queued", "utter_handoff", "utter_handoff_queued")
 MAX_HINTS = 450            # Twilio accepts up to 500 hint phrases
 MAX_TICKET_TEXT = 4800     # the backend refuses texts over 5000 characters
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +143,7 @@ class VoiceSettings:
     speech_model: Optional[str] = None
     ticket_slot: str = "ticket_number"
     anonymous_slot: str = "anonymous"
+    finished_responses: Tuple[str, ...] = FINISHED_RESPONSES
     hints: Tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
@@ -150,6 +160,9 @@ class VoiceSettings:
             speech_model=setting(c, "speech_model", "VOICE_SPEECH_MODEL"),
             ticket_slot=setting(c, "ticket_slot", "VOICE_TICKET_SLOT", "ticket_number") or "ticket_number",
             anonymous_slot=setting(c, "anonymous_slot", "VOICE_ANONYMOUS_SLOT", "anonymous") or "anonymous",
+            finished_responses=tuple(
+                r.strip() for r in (setting(c, "finished_responses", "VOICE_FINISHED_RESPONSES") or
+                                    ",".join(FINISHED_RESPONSES)).split(",") if r.strip()),
             hints=speech_hints(),
         )
 
@@ -227,10 +240,15 @@ class TwimlBuilder:
         r.redirect(self.webhook_url({"event": "silence", "retry": str(retry + 1)}), method="POST")
         return str(r)
 
-    def transfer(self) -> str:
+    def transfer(self, lines: Sequence[str] = ()) -> str:
+        """Hand the call to a person (the bot's own lines first, if it said something)."""
         r = VoiceResponse()
+        spoken = [line for line in lines if line.strip()]
+        for line in spoken:
+            self._say(r, line)
         if self.s.operator_number:
-            self._say(r, text("voice", "transfer"))
+            if not spoken:
+                self._say(r, text("voice", "transfer"))
             r.dial(self.s.operator_number)
         else:
             self._say(r, text("voice", "no_operator"))
@@ -279,6 +297,14 @@ def said_something(events: Sequence[Mapping[str, Any]]) -> bool:
         if body and body != INITIAL_PAYLOAD and not is_payload(body):
             return True
     return False
+
+
+def report_on_record(events: Sequence[Mapping[str, Any]], settings: "VoiceSettings") -> bool:
+    """The call's report reached a ticket (slot), the outbox or a hand-off record."""
+    if slot_value(events, settings.ticket_slot):
+        return True
+    return any(e.get("event") == "bot" and (e.get("metadata") or {}).get("utter_action") in settings.finished_responses
+               for e in events)
 
 
 def wants_anonymity(events: Sequence[Mapping[str, Any]], anonymous_slot: str) -> bool:
@@ -404,7 +430,7 @@ class TwilioVoiceInput(InputChannel):
         events = await tracker_events(request, call_sid)
         meta = self._metadata(params)
         if digits:
-            last = last_bot_message(events)
+            last = last_turn_choices(events)
             choices = digit_choices(last["buttons"]) if last else {}
             button = choices.get(digits[:1])
             if button is None:
@@ -445,11 +471,12 @@ class TwilioVoiceInput(InputChannel):
                 self.pending.pop(call_sid, None)
         events = await tracker_events(request, call_sid)
         lines, buttons, flags = spoken_lines(messages)
-        if flags["transfer"]:
-            return builder.transfer()
-        if flags["hangup"] or latest_intent(events) in GOODBYE_INTENTS:
+        intent = latest_intent(events)
+        if flags["transfer"] or (intent in HANDOFF_INTENTS and self.s.operator_number):
+            return builder.transfer(lines)
+        if flags["hangup"] or intent in GOODBYE_INTENTS:
             return builder.goodbye(lines)
-        if latest_intent(events) in FALLBACK_INTENTS:
+        if intent in FALLBACK_INTENTS:
             retry += 1
             if retry > self.s.max_retries + 1:
                 return builder.transfer()
@@ -464,11 +491,10 @@ class TwilioVoiceInput(InputChannel):
             return builder.transfer()
         last = last_bot_message(events)
         lines = [text("voice", reason)]
-        buttons: List[Mapping[str, Any]] = []
-        if last is not None:
-            if last.get("text"):
-                lines.append(str(last["text"]))
-            buttons = list(last.get("buttons") or [])
+        if last is not None and last.get("text"):
+            lines.append(str(last["text"]))  # the question asked last
+        menu = last_turn_choices(events)
+        buttons: List[Mapping[str, Any]] = list(menu["buttons"]) if menu else []
         return builder.gather(lines, retry, buttons, offer_human=retry > self.s.max_retries)
 
     def _metadata(self, params: Mapping[str, List[str]]) -> Dict[str, Any]:
@@ -497,7 +523,7 @@ class TwilioVoiceInput(InputChannel):
             except Exception:
                 pass
         events = await tracker_events(request, call_sid)
-        if not said_something(events) or slot_value(events, self.s.ticket_slot):
+        if not said_something(events) or report_on_record(events, self.s):
             return None
         phone = caller_number(first(params, "From") or first(params, "Caller"))
         body = draft_body(events, phone, wants_anonymity(events, self.s.anonymous_slot))

@@ -3,7 +3,8 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
-RASA_MODEL="$(scripts/ensure_model.sh)"
+# The promoted model (python -m trainer promote) when there is one, else the model for the data.
+if [ -e models/current ]; then RASA_MODEL="$(readlink -f models/current)"; else RASA_MODEL="$(scripts/ensure_model.sh)"; fi
 export RASA_MODEL
 export ROUTING_DEV_TOKENS="${ROUTING_DEV_TOKENS:-1}"
 python -m routing.cli migrate >/dev/null

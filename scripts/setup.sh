@@ -25,13 +25,20 @@ else
   "$venv/bin/python" -m pip check
   echo "$lock_hash" > "$stamp"
 fi
-# Browser tests (web chat, operator console) drive Debian's chromium through chromedriver.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+# Browser tests (web chat, operator console) drive Debian's chromium through chromedriver;
+# fonts-noto-cjk makes the Chinese in their screenshots readable.
+browser_packages="chromium chromium-driver fonts-noto-cjk"
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=$(for p in $browser_packages; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
+else
+  missing=$(command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || echo "chromium")
+fi
+if [ -n "$missing" ]; then
   if [ "${SKIP_BROWSER:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing chromium and chromedriver for the browser tests (SKIP_BROWSER=1 skips this)"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    echo "installing $browser_packages for the browser tests (SKIP_BROWSER=1 skips this)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $browser_packages >/dev/null
   else
-    echo "note: the browser tests need chromium and chromedriver (Debian: apt-get install chromium chromium-driver);"
+    echo "note: the browser tests need: $browser_packages (Debian packages);"
     echo "      without them those tests are skipped locally (and fail under CI=true)"
   fi
 fi

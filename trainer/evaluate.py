@@ -14,7 +14,7 @@ import csv
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -31,6 +31,8 @@ REALTEXT_CSV = ROOT.parent / "shared" / "realtext" / "citizen_messages_unlabelle
 ENTITY_TYPES = ("location", "party", "time")
 NO_DOMAIN = "(非事件)"
 FALLBACK = "nlu_fallback"
+# Domains with fewer gold messages than this give per-class F1 too noisy to average on their own.
+FREQUENT_DOMAIN = 9
 THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5)
 
 
@@ -40,6 +42,8 @@ class Prediction:
     intent: str
     confidence: float
     entities: List[Tuple[str, str]]
+    # The classifier's ranking (intent, confidence), best first, without nlu_fallback.
+    ranking: List[Tuple[str, float]] = field(default_factory=list)
 
 
 class Parser:
@@ -60,6 +64,7 @@ class Parser:
             intent=intent.get("name") or "",
             confidence=float(intent.get("confidence") or 0.0),
             entities=[(e["entity"], str(e.get("value"))) for e in result.get("entities") or []],
+            ranking=[(r.get("name") or "", float(r.get("confidence") or 0.0)) for r in ranking[:5]],
         )
 
     def parse_all(self, texts: Sequence[str]) -> List[Prediction]:
@@ -153,7 +158,12 @@ def domain_scores(gold_domains: Sequence[str], predictions: Sequence[Prediction]
     predicted = [catalog[p.intent].domain if p.intent in catalog else NO_DOMAIN for p in predictions]
     labels = sorted(set(gold_domains))
     p, r, f, s = precision_recall_fscore_support(gold_domains, predicted, labels=labels, zero_division=0)
+    counts = Counter(gold_domains)
+    frequent = [d for d in labels if counts[d] >= FREQUENT_DOMAIN]
     return {
+        "macro_f1_frequent": f1_score(gold_domains, predicted, labels=frequent, average="macro",
+                                      zero_division=0) if frequent else 0.0,
+        "frequent_domains": frequent,
         "messages": len(gold_domains),
         "accuracy": accuracy_score(gold_domains, predicted),
         "macro_f1": f1_score(gold_domains, predicted, labels=labels, average="macro", zero_division=0),
@@ -205,7 +215,9 @@ def render_markdown(report: Dict) -> str:
     real = report.get("realtext")
     if real:
         lines += ["", f"## Real citizen messages ({real['messages']}, labelled by domain)", "",
-                  f"- domain accuracy {_fmt(real['accuracy'])}, macro-F1 **{_fmt(real['macro_f1'])}**, "
+                  f"- domain accuracy {_fmt(real['accuracy'])}, macro-F1 **{_fmt(real['macro_f1'])}** "
+                  f"(all domains), **{_fmt(real['macro_f1_frequent'])}** over the "
+                  f"{len(real['frequent_domains'])} domains with ≥{FREQUENT_DOMAIN} messages; "
                   f"predicted as non-event intents: {real['predicted_non_event']}", "",
                   "Share of these real complaints that would fall back (ask to clarify) at each "
                   "threshold: " + ", ".join(f"{t}: {share:.0%}" for t, share in real["below_threshold"].items()),
@@ -244,6 +256,9 @@ def evaluate(model: Path, out: Path, realtext: bool = True, heldout_dir: Path = 
             "confused_pairs": confused_pairs(gold, predicted),
             "thresholds": threshold_table(gold, predictions),
             "domain": domain_scores([catalog[g].domain for g, _ in event_rows], [p for _, p in event_rows]),
+            # Every held-out example's answer: `python -m trainer compare` diffs two models on them.
+            "predictions": [{"example": e, "gold": g, "predicted": p.intent, "confidence": round(p.confidence, 4)}
+                            for e, g, p in zip(examples, gold, predictions)],
         },
     }
     real = load_realtext() if realtext else []

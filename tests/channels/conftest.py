@@ -58,8 +58,7 @@ def channel_stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     routing_url = f"http://127.0.0.1:{backend_port}"
     telegram = FakeTelegram(TELEGRAM_TOKEN).start()
     twilio = FakeTwilioRest(TWILIO_SID, TWILIO_TOKEN).start()
-    import os  # TEMP-DEV
-    proxy = ActionProxy(os.environ.get("TEMP_DEV_ACTIONS_URL") or f"http://127.0.0.1:{actions_port}").start()
+    proxy = ActionProxy(f"http://127.0.0.1:{actions_port}").start()
     env = channel_env(work, telegram, twilio, routing_url)
 
     credentials = work / "credentials.yml"

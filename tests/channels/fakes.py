@@ -255,7 +255,8 @@ class FakeTwilioRest(_Server):
 
 class ActionProxy(_Server):
     """Forwards every action-server call to the real action server, then appends the extra bot
-    messages a test registered for that conversation (`extras[sender_id]`): a way to make the
+    messages a test registered for that conversation (`extras[sender_id]`, used once, on the next
+    action call of that conversation): a way to make the
     real bot send buttons, images or custom JSON through every channel without editing the
     domain. Conversations without extras get exactly what the real actions answered."""
 
@@ -275,7 +276,7 @@ class ActionProxy(_Server):
         answer = r.json()
         request = json.loads(body or b"{}")
         sender = (request.get("tracker") or {}).get("sender_id")
-        extra = self.extras.get(sender)
+        extra = self.extras.pop(sender, None)  # once: the first action call of the turn
         if extra:
             answer.setdefault("responses", []).extend(extra)
         return _json(200, answer)

@@ -276,3 +276,50 @@ def test_log_records_are_redacted_whatever_the_handler(caplog):
             logger.exception("failed")
     assert "another-secret-1234" not in caplog.text
     assert caplog.text.count("[REDACTED]") >= 2
+
+
+# --------------------------------------------------------------------------- voice: slow replies
+def test_a_slow_bot_gets_a_please_wait_and_the_answer_on_the_next_request():
+    """Twilio waits 15 s at most: past VOICE_REPLY_TIMEOUT the caller hears 请稍等 and Twilio is
+    redirected back (event=wait) for the answer, which kept being computed meanwhile."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from channels.twilio_voice import TwilioVoiceInput
+
+    async def scenario():
+        release = asyncio.Event()
+
+        async def slow_bot(message):
+            await release.wait()  # the bot cannot answer before the test says so
+            await message.output_channel.send_response(message.sender_id, {"text": "收到，请问具体在哪里？"})
+
+        channel = TwilioVoiceInput(VoiceSettings(auth_token="t", public_base_url="https://p.example.org",
+                                                 reply_timeout=0.01))
+        builder = _builder()
+        params = {"CallSid": ["CA1"], "From": ["+8613800001111"], "SpeechResult": ["楼下噪音"]}
+
+        def request(**args):
+            return SimpleNamespace(args=args, app=SimpleNamespace(ctx=SimpleNamespace(agent=None)))
+
+        first = ET.fromstring(await channel.turn(request(event="gather", retry="0"), params, builder, slow_bot))
+        assert [s.text for s in first.iter("Say")] == [text("voice", "please_wait")]
+        assert first.find("Redirect").text.endswith("event=wait&retry=0")
+        release.set()
+        channel.s.reply_timeout = 60  # a hang guard now: the answer is ready
+        second = ET.fromstring(await channel.turn(request(event="wait", retry="0"), {"CallSid": ["CA1"]}, builder,
+                                                  slow_bot))
+        assert [s.text for s in second.find("Gather").iter("Say")] == ["收到，请问具体在哪里？"]
+        assert channel.pending == {}
+
+    asyncio.run(scenario())
+
+
+def test_report_on_record_by_slot_or_response():
+    from channels.twilio_voice import report_on_record
+
+    settings = VoiceSettings()
+    assert not report_on_record(EVENTS, settings)
+    assert report_on_record(EVENTS + [{"event": "slot", "name": "ticket_number", "value": "20261123-000001"}], settings)
+    queued = {"event": "bot", "text": "您的反映已经记录下来了。", "metadata": {"utter_action": "utter_ticket_queued"}}
+    assert report_on_record(EVENTS + [queued], settings)

@@ -63,14 +63,9 @@ def test_buttons_become_an_inline_keyboard_and_a_press_sends_the_payload(channel
         "buttons": [{"title": "正确", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"},
                     {"title": "补充说明", "payload": long_payload}],
     }]
-    try:
-        assert post_update(channel_stack.url, tg_text(chat, COMPLAINT)).status_code == 200
-    finally:
-        channel_stack.proxy.extras.pop(f"telegram:{chat}")
-    with_keyboard = [c for c in channel_stack.telegram.sent("sendMessage", chat) if c.params.get("reply_markup")]
-    assert len(with_keyboard) == 1
-    call = with_keyboard[0]
-    assert call.params["text"] == "请确认以上信息是否正确？"
+    assert post_update(channel_stack.url, tg_text(chat, COMPLAINT)).status_code == 200
+    (call,) = [c for c in channel_stack.telegram.sent("sendMessage", chat)
+               if c.params.get("text") == "请确认以上信息是否正确？"]
     rows = call.params["reply_markup"]["inline_keyboard"]
     buttons = [b for row in rows for b in row]
     assert [b["text"] for b in buttons] == ["正确", "不对", "补充说明"]
@@ -102,10 +97,7 @@ def test_images_and_custom_json_from_the_bot_are_sent(channel_stack: ChannelStac
         {"custom": {"telegram": {"location": {"latitude": 28.2, "longitude": 112.9}}}},
         {"custom": {"text": "自定义消息"}},
     ]
-    try:
-        assert post_update(channel_stack.url, tg_text(chat, COMPLAINT)).status_code == 200
-    finally:
-        channel_stack.proxy.extras.pop(f"telegram:{chat}")
+    assert post_update(channel_stack.url, tg_text(chat, COMPLAINT)).status_code == 200
     photos = channel_stack.telegram.sent("sendPhoto", chat)
     assert photos and photos[0].params["photo"] == "https://example.org/map.png"
     locations = channel_stack.telegram.sent("sendLocation", chat)
@@ -171,7 +163,10 @@ def test_edited_and_other_updates_do_not_crash(channel_stack: ChannelStack):
         "new_chat_member": {"status": "kicked", "until_date": 0,
                             "user": {"id": 7000000001, "is_bot": True, "first_name": "b"}}}}
     assert post_update(channel_stack.url, member).status_code == 200
-    assert post_update(channel_stack.url, {"update_id": next_id(), "poll": {"id": "1"}}).status_code == 200
+    poll = {"id": "1", "question": "?", "options": [{"text": "a", "voter_count": 0}], "total_voter_count": 0,
+            "is_closed": False, "is_anonymous": True, "type": "regular", "allows_multiple_answers": False}
+    assert post_update(channel_stack.url, {"update_id": next_id(), "poll": poll}).status_code == 200
+    assert post_update(channel_stack.url, {"update_id": next_id(), "poll": {"id": "broken"}}).status_code == 200
     group = tg_text(chat, COMPLAINT)
     group["message"]["chat"] = {"id": -100123, "type": "group", "title": "业主群"}
     assert post_update(channel_stack.url, group).status_code == 200
@@ -248,3 +243,18 @@ def test_health(channel_stack: ChannelStack):
     assert httpx.get(f"{channel_stack.url}/webhooks/telegram/", timeout=10).json() == {"status": "ok", "configured": True}
     assert os.environ.get("TELEGRAM_BOT_TOKEN") != TELEGRAM_TOKEN  # the test process itself holds no secret
     json.dumps({})
+
+
+def test_messages_pushed_later_reach_the_telegram_chat(channel_stack: ChannelStack):
+    """trigger_intent with output_channel=latest (the action server's late ticket number) goes
+    out through the channel's output channel."""
+    import httpx
+
+    chat = next_id()
+    assert post_update(channel_stack.url, tg_text(chat, "/start")).status_code == 200
+    before = len(channel_stack.telegram.sent("sendMessage", chat))
+    r = httpx.post(f"{channel_stack.url}/conversations/telegram:{chat}/trigger_intent",
+                   params={"output_channel": "latest"}, json={"name": "greet"}, timeout=60)
+    assert r.status_code == 200, r.text
+    pushed = [e["text"] for e in channel_stack.bot_events(f"telegram:{chat}") if e.get("text")][-1]
+    assert [c.params["text"] for c in channel_stack.telegram.sent("sendMessage", chat)[before:]][-1] == pushed

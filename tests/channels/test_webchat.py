@@ -115,16 +115,15 @@ def test_bot_buttons_are_clickable_choices(channel_stack: ChannelStack, browser)
     sender = wait.until(lambda d: d.execute_script("return window.petitionWebchat && window.petitionWebchat.sender"))
     channel_stack.proxy.extras[f"web:{sender}"] = [{"text": "请确认以上信息是否正确？", "buttons": [
         {"title": "正确", "payload": "/affirm"}, {"title": "需要修改", "payload": "/deny"}]}]
-    try:
-        browser.find_element(By.ID, "input").send_keys(COMPLAINT)
-        browser.find_element(By.ID, "send").click()
-        choices = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".choice"))
-    finally:
-        channel_stack.proxy.extras.pop(f"web:{sender}")
+    browser.find_element(By.ID, "input").send_keys(COMPLAINT)
+    browser.find_element(By.ID, "send").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".choice") and not d.find_elements(By.CSS_SELECTOR, ".typing"))
+    ours = [b for b in browser.find_elements(By.CSS_SELECTOR, ".msg.bot") if b.text.startswith("请确认以上信息是否正确？")]
+    choices = ours[0].find_elements(By.CSS_SELECTOR, ".choice")
     assert [c.text for c in choices] == ["正确", "需要修改"]
     choices[0].click()
     wait.until(lambda d: channel_stack.user_events(f"web:{sender}")[-1]["text"] == "/affirm")
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.user")[-1].text == "正确")
     assert "chosen" in choices[0].get_attribute("class")
-    assert all(not c.is_enabled() for c in browser.find_elements(By.CSS_SELECTOR, ".choice"))
+    assert all(not c.is_enabled() for c in choices)
     assert channel_stack.user_events(f"web:{sender}")[-1]["parse_data"]["intent"]["name"] == "affirm"

@@ -169,7 +169,7 @@ def start_backend(url: str, port: int, log: Path, extra: Dict[str, str]) -> subp
         **os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "ROUTING_PORT": str(port),
         "ROUTING_HOST": "127.0.0.1", "ROUTING_ENV": "development", "ROUTING_DEV_TOKENS": "1",
         "ROUTING_AUTO_MIGRATE": "0", "ROUTING_ESCALATION_INTERVAL": "0", "ROUTING_LOG_LEVEL": "warning",
-        "ROUTING_ATTACHMENT_DIR": str(log.parent / "attachments"), **extra,
+        "ROUTING_ATTACHMENT_DIR": str(log.parent / "attachments"), "NOTIFICATIONS_ENABLED": "0", **extra,
     }
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "routing"], cwd=ROOT, env=env, stdout=out,

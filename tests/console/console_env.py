@@ -1,12 +1,15 @@
 """Constants shared by the console tests (users, tokens, paths); no fixtures here."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Dict
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The test run saves screenshots under reports/ (not tracked); SCREENSHOT_DIR=docs/screenshots
+# refreshes the copies the docs show.
+SCREENSHOTS = ROOT / os.environ.get("SCREENSHOT_DIR", "reports/screenshots")
 
 PASSWORD = "console-test-password"
 # username → (role, department code or None, display name)

@@ -1,6 +1,7 @@
 """Console flows in a real headless Chromium (Selenium): log in, review a draft, correct its type,
 dispatch, see the history; department staff cannot open another department's ticket.
-Screenshots of the main pages go to docs/screenshots/ (quantised PNGs, small enough to commit).
+Screenshots of the main pages go to reports/screenshots/ (SCREENSHOT_DIR=docs/screenshots refreshes
+the copies in the docs; quantised PNGs, small enough to commit).
 Runs on SQLite only (the flows are the same on PostgreSQL, covered over HTTP elsewhere)."""
 from __future__ import annotations
 

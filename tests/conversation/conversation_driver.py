@@ -57,6 +57,25 @@ class Chat:
         raise AssertionError(f"no bot message with {needle!r}; transcript:\n" + "\n".join(self.transcript))
 
 
+# What the form may ask (a phrase of its question) → the resident's answer.
+DEFAULT_ANSWERS = {"在哪里": "幸福小区", "哪一方": "楼下KTV", "什么时候": "每天晚上十点以后",
+                   "联系电话": "13812345678"}
+SUMMARY = "我跟您核对一下"
+
+
+def answer_until_summary(chat: Chat, replies: List[Dict[str, Any]], **answers: str) -> Dict[str, Any]:
+    """Answers the form's questions (whichever the model left open) until the read-back."""
+    table = {**DEFAULT_ANSWERS, **{k.replace("_", ""): v for k, v in answers.items()}}
+    for _ in range(6):
+        last = replies[-1].get("text", "") if replies else ""
+        if last.startswith(SUMMARY):
+            return replies[-1]
+        key = next((k for k in table if k in last), None)
+        assert key, f"unexpected question {last!r}; transcript:\n" + "\n".join(chat.transcript)
+        replies = chat.say(table[key])
+    raise AssertionError("no read-back; transcript:\n" + "\n".join(chat.transcript))
+
+
 def ticket(stack, number: str) -> Dict[str, Any]:
     r = httpx.get(f"{stack.backend.url}/api/tickets/{number}", headers=OPERATOR, timeout=30)
     r.raise_for_status()

@@ -24,6 +24,8 @@ def test_emergencies_are_recognised(text):
     "消防通道被私家车堵住了",
     "物业不作为，我们被困扰了很久",
     "楼下烧烤店油烟很大",
+    "楼梯口全堆着床垫被子，就一个楼梯，万一着火了……",
+    "防溺水要家访签字，反诈要统计家长安装APP",
 ])
 def test_hazards_and_figures_of_speech_are_not_emergencies(text):
     assert emergency_phrase(normalise(text).text) is None
