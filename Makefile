@@ -27,7 +27,7 @@ test: ## run the whole test suite (trains the test model once, cached by content
 	scripts/test.sh
 
 validate: ## rasa data validate + catalogue consistency checks
-	$(ENV) rasa data validate --config config.yml --domain bot/domain --data nlu_data bot/data --fail-on-warnings=false
+	$(ENV) rasa data validate --config config.yml --domain bot/domain --data nlu_data bot/data
 	$(ENV) python -m bot.catalog_sync --check
 	$(ENV) python -m trainer.catalog_check
 

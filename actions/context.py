@@ -27,14 +27,20 @@ _PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\+?86 ?1[3-9]\d{9}
 TICKET_NUMBER = re.compile(r"(?<!\d)(20\d{6}-\d{6})(?!\d)")
 
 
+def latest_metadata(tracker: Tracker) -> Dict[str, Any]:
+    """The metadata of the message being handled (attachments, location of this message)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("metadata") or {}
+    return (tracker.latest_message or {}).get("metadata") or {}
+
+
 def metadata(tracker: Tracker) -> Dict[str, Any]:
-    meta = (tracker.latest_message or {}).get("metadata") or {}
-    if meta:
-        return meta
-    for event in reversed(tracker.events):  # the latest user message that carried metadata
+    """The latest channel metadata of the conversation (identity, phone, channel)."""
+    for event in reversed(tracker.events):
         if event.get("event") == "user" and event.get("metadata"):
             return event["metadata"]
-    return {}
+    return (tracker.latest_message or {}).get("metadata") or {}
 
 
 def input_channel(tracker: Tracker) -> str:

@@ -259,7 +259,7 @@ class ValidateSupplementForm(FormValidationAction):
     def extract_supplement_text(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> Dict[Text, Any]:
         text = context.latest_text(tracker)
-        has_files = bool(attachments_from((tracker.latest_message or {}).get("metadata") or {}))
+        has_files = bool(attachments_from(context.latest_metadata(tracker)))
         intent, _ = context.latest_intent(tracker)
         if tracker.get_slot("requested_slot") == "supplement_text":
             if intent in ("request_human", "goodbye"):
@@ -272,8 +272,7 @@ class ValidateSupplementForm(FormValidationAction):
 
     def validate_supplement_text(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> Dict[Text, Any]:
-        meta = (tracker.latest_message or {}).get("metadata") or {}
-        files = attachments_from(meta)
+        files = attachments_from(context.latest_metadata(tracker))
         if not str(value or "").strip() and not files:
             return {"supplement_text": None}
         return {"supplement_text": str(value).strip(), "supplement_files": files}

@@ -51,7 +51,7 @@ def _adcode(message: Dict[str, Any]) -> Optional[str]:
 
 
 def _coordinates(tracker: Tracker) -> Optional[Dict[str, float]]:
-    loc = context.metadata(tracker).get("location")
+    loc = context.latest_metadata(tracker).get("location")
     if isinstance(loc, dict) and loc.get("latitude") is not None and loc.get("longitude") is not None:
         return {"latitude": float(loc["latitude"]), "longitude": float(loc["longitude"])}
     return None
@@ -192,7 +192,7 @@ class ActionStartReport(Action):
             SlotSet("report_id", _report_id(tracker)),
             SlotSet("urgent", bool(event_type.urgent or event_type.emergency)),
             SlotSet("coordinates", _coordinates(tracker)),
-            SlotSet("attachments", attachments_from(context.metadata(tracker))),
+            SlotSet("attachments", attachments_from(context.latest_metadata(tracker))),
             SlotSet("fallback_count", 0.0),
         ]
         events += [SlotSet(k, v) for k, v in filled.items()]

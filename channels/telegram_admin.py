@@ -20,7 +20,7 @@ from typing import Optional
 from telegram.error import TelegramError
 
 from channels import logsafe
-from channels.telegram import ALLOWED_UPDATES, make_bot
+from channels.telegram_bot import ALLOWED_UPDATES, make_bot
 
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
 

@@ -23,7 +23,7 @@ import httpx
 from telegram.error import NetworkError, TelegramError, TimedOut
 
 from channels import logsafe
-from channels.telegram import ALLOWED_UPDATES, SECRET_HEADER, make_bot
+from channels.telegram_bot import ALLOWED_UPDATES, SECRET_HEADER, make_bot
 
 logger = logging.getLogger("channels.telegram_polling")
 

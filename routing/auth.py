@@ -5,6 +5,7 @@ Tokens are random strings shown once; the database keeps only their SHA-256. Rol
   operator    hotline operators: everything on every ticket
   staff       department staff: sees and works only its own department's tickets
   supervisor  reads everything, statistics and warnings; changes nothing
+  grid_staff  internal (no token has it): a grid worker acting through routing.grid
 What each role may do is the `ROLE_PERMISSIONS` table.
 """
 from __future__ import annotations
@@ -32,6 +33,10 @@ ROLE_PERMISSIONS: Dict[str, FrozenSet[str]] = {
     ),
     "staff": frozenset({"read_department", "accept", "progress", "return", "escalate", "resolve", "attach", "stats"}),
     "supervisor": frozenset({"read_all", "stats"}),
+    # Internal, never a token role (settings.ROLES): a grid worker (网格员) acting through the
+    # bot's intake token or an operator; routing.grid scopes every call to the worker's grids.
+    "grid_staff": frozenset({"create", "read_department", "dispatch", "accept", "progress", "escalate",
+                             "resolve", "close", "attach"}),
 }
 
 

@@ -325,3 +325,89 @@ class ConsoleSession(Base):
     expires_at = Column(UTCDateTime, nullable=False)
 
     user = relationship("ConsoleUser", lazy="joined")
+
+
+# ---------------------------------------------------------------------- grid staff (网格员)
+grid_staff_regions = Table(
+    "grid_staff_regions",
+    Base.metadata,
+    Column("staff_id", Integer, ForeignKey("grid_staff.id", ondelete="CASCADE"), primary_key=True),
+    Column("region_id", Integer, ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class GridStaff(Base):
+    """A grid worker (网格员): the grid region(s) they cover and their channel identities. The
+    tickets of their grid are those whose lead department is the grid's station (a department of
+    level `grid` serving the grid region; routing/data/departments.yml)."""
+
+    __tablename__ = "grid_staff"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(40), nullable=False, unique=True)
+    name = Column(String(100), nullable=False)
+    phone = Column(String(32), nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False)
+
+    regions = relationship("Region", secondary=grid_staff_regions, lazy="selectin", order_by="Region.code")
+    identities = relationship("GridStaffIdentity", back_populates="staff", lazy="selectin",
+                              cascade="all, delete-orphan", order_by="GridStaffIdentity.identity")
+
+
+class GridStaffIdentity(Base):
+    """A channel identity (`telegram:12345`, `sms:+8613800001111`) of one grid worker."""
+
+    __tablename__ = "grid_staff_identities"
+
+    id = Column(Integer, primary_key=True)
+    staff_id = Column(Integer, ForeignKey("grid_staff.id", ondelete="CASCADE"), nullable=False, index=True)
+    identity = Column(String(200), nullable=False, unique=True)
+
+    staff = relationship("GridStaff", back_populates="identities")
+
+
+class GridReport(Base):
+    """A ticket a grid worker reported from patrol; `on_spot` when it was resolved on the spot
+    (小事格内解决)."""
+
+    __tablename__ = "grid_reports"
+
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    staff_id = Column(Integer, ForeignKey("grid_staff.id"), nullable=False, index=True)
+    region_id = Column(Integer, ForeignKey("regions.id"), nullable=True)
+    on_spot = Column(Boolean, nullable=False, default=False)
+    created_at = Column(UTCDateTime, nullable=False)
+
+    ticket = relationship("Ticket", backref=backref("grid_report", uselist=False))
+    staff = relationship("GridStaff")
+    region = relationship("Region")
+
+
+# ---------------------------------------------------------------------- joint handling (协办)
+class AssistTask(Base):
+    """An assisting department's task on a ticket (中心吹哨、部门报到). The ticket's own department
+    is the lead; the lead may resolve only when every task is answered or waived."""
+
+    __tablename__ = "assist_tasks"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    department_id = Column(Integer, ForeignKey("departments.id"), nullable=False, index=True)
+    state = Column(String(16), nullable=False, index=True)  # open | answered | waived
+    source = Column(String(16), nullable=False)  # catalogue | manual
+    note = Column(Text, nullable=True)  # what the department is asked to do
+    deadline_at = Column(UTCDateTime, nullable=True, index=True)
+    working_days = Column(Boolean, nullable=False, default=True)  # deadline counted in working days
+    reply = Column(Text, nullable=True)
+    waive_reason = Column(Text, nullable=True)
+    created_by = Column(String(120), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    updated_at = Column(UTCDateTime, nullable=False)
+    answered_at = Column(UTCDateTime, nullable=True)
+    waived_at = Column(UTCDateTime, nullable=True)
+
+    ticket = relationship("Ticket", backref=backref("assist_tasks", order_by="AssistTask.id"))
+    department = relationship("Department")
+
+    __table_args__ = (UniqueConstraint("ticket_id", "department_id", name="uq_assist_ticket_department"),)

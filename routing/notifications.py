@@ -105,7 +105,7 @@ class TelegramNotifier:
         self.api_base_url = api_base_url
 
     async def _send(self, chat_id: int, text: str) -> int:
-        from channels.telegram import make_bot, split_text
+        from channels.telegram_bot import make_bot, split_text
 
         parts = split_text(text)
         async with make_bot(self.token, self.api_base_url) as bot:

@@ -120,15 +120,21 @@ def next_level(level: str) -> Optional[str]:
     return order[i + 1] if i + 1 < len(order) else None
 
 
-def escalation_target(department: Optional[Department], level: str) -> Optional[RouteDecision]:
-    """One level up: the new level, and the parent department once the level passes its own."""
-    new_level = next_level(level)
-    if new_level is None or department is None:
+def escalation_target(department: Optional[Department], level: str,
+                      to_level: Optional[str] = None) -> Optional[RouteDecision]:
+    """One level up (or straight to `to_level`, e.g. a grid worker escalating to the township):
+    the new level, and the parent department once the level passes its own (with `to_level`,
+    up the parents until one is at that level or above)."""
+    new_level = to_level or next_level(level)
+    if new_level is None or department is None or new_level not in LEVEL_ORDER:
         return None
     target = department
     if LEVEL_ORDER[new_level] > LEVEL_ORDER.get(department.level, 0) and department.parent is not None:
         if department.parent.active:
             target = department.parent
+    while (to_level is not None and LEVEL_ORDER[new_level] > LEVEL_ORDER.get(target.level, 0)
+           and target.parent is not None and target.parent.active):
+        target = target.parent
     return RouteDecision(target, new_level, bool(target.intake_desk), None, f"升级至{new_level}")
 
 

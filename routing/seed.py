@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from routing.catalog import Catalog, load_catalog
-from routing.models import REGION_LEVELS, Department, Region, RoutingRule
+from routing.models import REGION_LEVELS, Department, GridStaff, GridStaffIdentity, Region, RoutingRule
 
 DATA_DIR = Path(__file__).with_name("data")
 LEVEL_NAMES = set(REGION_LEVELS)
@@ -31,6 +31,7 @@ class SeedReport:
     departments: int = 0
     rules: int = 0
     deactivated_rules: int = 0
+    grid_staff: int = 0
 
     def as_dict(self) -> Dict[str, int]:
         return dict(self.__dict__)
@@ -189,6 +190,63 @@ def seed_rules(session: Session, path: Path, catalog: Catalog) -> int:
     return deactivated
 
 
+def seed_grid_staff(session: Session, path: Path) -> int:
+    """Upsert grid workers by code; identities and grids are replaced by the file's; workers no
+    longer in the file are deactivated."""
+    from routing.grid import normalise_identity
+    from routing.reporters import normalise_phone, valid_identity
+    from routing.timeutil import utcnow
+
+    if not path.exists():
+        return 0
+    rows = _read(path, "grid_staff")
+    regions = {r.code: r for r in session.execute(select(Region)).scalars()}
+    existing = {s.code: s for s in session.execute(select(GridStaff)).scalars()}
+    owners: Dict[str, str] = {}
+    seen: set = set()
+    for row in rows:
+        for field in ("code", "name", "grids"):
+            if not row.get(field):
+                raise SeedError(f"grid staff {row!r}: missing {field}")
+        code = str(row["code"])
+        if code in seen:
+            raise SeedError(f"{path}: duplicate grid staff code {code}")
+        seen.add(code)
+        grids = []
+        for rc in row["grids"]:
+            region = regions.get(str(rc))
+            if region is None or region.level != "grid":
+                raise SeedError(f"grid staff {code}: {rc} is not a grid region")
+            grids.append(region)
+        identities = []
+        for raw in row.get("identities") or []:
+            ident = normalise_identity(str(raw))
+            if not valid_identity(ident):
+                raise SeedError(f"grid staff {code}: bad identity {raw!r} (channel:id)")
+            if ident in owners:
+                raise SeedError(f"{path}: identity {ident} used by {owners[ident]} and {code}")
+            owners[ident] = code
+            identities.append(ident)
+        staff = existing.get(code)
+        if staff is None:
+            staff = GridStaff(code=code, created_at=utcnow())
+            session.add(staff)
+            existing[code] = staff
+        staff.name = str(row["name"])
+        staff.phone = normalise_phone(str(row["phone"])) if row.get("phone") else None
+        staff.active = bool(row.get("active", True))
+        staff.regions = grids
+        have = {i.identity: i for i in staff.identities}
+        staff.identities = [have.get(i) or GridStaffIdentity(identity=i) for i in identities]
+    session.flush()
+    wanted = {str(r["code"]) for r in rows}
+    for code, staff in existing.items():
+        if code not in wanted:
+            staff.active = False
+    session.flush()
+    return len(rows)
+
+
 def check_catalog_departments(session: Session, catalog: Catalog) -> List[str]:
     """Names used by the catalogue (department and assisting) without a department of that kind."""
     kinds = set(session.execute(select(Department.kind)).scalars())
@@ -210,4 +268,5 @@ def seed_all(session: Session, data_dir: Path = DATA_DIR, catalog: Optional[Cata
         raise SeedError(f"departments.yml lacks departments of kind: {', '.join(missing)}")
     report.deactivated_rules = seed_rules(session, data_dir / "routing_rules.yml", catalog)
     report.rules = len(list(session.execute(select(RoutingRule.id).where(RoutingRule.active.is_(True)))))
+    report.grid_staff = seed_grid_staff(session, data_dir / "grid_staff.yml")
     return report

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from routing import lifecycle, notifications
+from routing import joint, lifecycle, notifications
 from routing.auth import Actor
 from routing.catalog import Catalog, Deadline, load_catalog
 from routing.dedup import find_primary
@@ -21,7 +21,7 @@ from routing.models import Attachment, Department, Reporter, Ticket, TicketEvent
 from routing.numbering import next_number
 from routing.regions import normalise_location, resolve_region
 from routing.reporters import is_reporter, normalise_phone, valid_identity
-from routing.routing_rules import escalation_target, intake_desk, route
+from routing.routing_rules import LEVEL_ORDER, RouteDecision, escalation_target, intake_desk, route
 from routing.settings import Settings
 from routing.sla import compute_deadline
 from routing.timeutil import utcnow
@@ -72,6 +72,9 @@ class NewTicket:
     # awaiting_review: a draft from transcript triage (routing.triage); duplicates are linked
     # when an operator confirms it, not before.
     initial_state: str = lifecycle.RECEIVED
+    # A routing decision made by the caller (a grid worker's on-the-spot report goes to their own
+    # grid, routing.grid); None = the routing rules decide. With it, no duplicate linking either.
+    route_to: Optional[RouteDecision] = None
 
 
 def light_normalise(text: str) -> str:
@@ -168,12 +171,15 @@ class TicketService:
             raise ticket_not_found(number)
         return ticket
 
-    def check_visible(self, actor: Actor, ticket: Ticket) -> None:
-        """Staff see only their department's tickets (others look like they do not exist)."""
+    def check_visible(self, actor: Actor, ticket: Ticket, allow_assisting: bool = False) -> None:
+        """Staff see only their department's tickets (others look like they do not exist);
+        with `allow_assisting`, also the tickets their department assists (routing.joint)."""
         if actor.can("read_all"):
             return
         if actor.can("read_department") and actor.department_id is not None:
             if ticket.department_id == actor.department_id:
+                return
+            if allow_assisting and any(t.department_id == actor.department_id for t in ticket.assist_tasks or []):
                 return
             raise ticket_not_found(ticket.number)
         raise Forbidden(f"角色 {actor.role} 无权查看工单 / role {actor.role} may not read tickets")
@@ -202,9 +208,10 @@ class TicketService:
         region = resolve_region(self.session, data.region_code, location_text)
         if data.region_code and (region is None or region.code != data.region_code):
             raise Invalid(f"未知区划代码 / unknown region code: {data.region_code}", "unknown_region")
-        decision = route(self.session, data.event_type, region, self.catalog)
+        decision = data.route_to or route(self.session, data.event_type, region, self.catalog)
         location_key = normalise_location(location_text)
-        primary = None if initial == lifecycle.AWAITING_REVIEW else find_primary(
+        skip_dedup = initial == lifecycle.AWAITING_REVIEW or data.route_to is not None
+        primary = None if skip_dedup else find_primary(
             self.session, data.event_type, region, location_key, data.latitude, data.longitude, now,
             self.settings.dedup_window_hours, self.settings.dedup_radius_m,
         )
@@ -308,6 +315,10 @@ class TicketService:
         t.needs_operator = False
         t.dispatched_at = now
         data.update({"from_department": previous, "department": t.department.code, "level": t.level})
+        # 中心吹哨: the catalogue's assisting departments join (one assist_added event each)
+        added = joint.add_default_tasks(self, actor, t, now) if p.get("assisting", True) else []
+        if added:
+            data["assisting"] = [task.department.code for task in added]
         return note
 
     def _do_accept(self, actor: Actor, t: Ticket, p: Dict[str, Any], note: Optional[str],
@@ -335,7 +346,11 @@ class TicketService:
 
     def _do_escalate(self, actor: Actor, t: Ticket, p: Dict[str, Any], note: Optional[str],
                      data: Dict[str, Any], now: datetime) -> Optional[str]:
-        target = escalation_target(t.department, t.level)
+        to_level = str(p["level"]) if p.get("level") else None
+        if to_level is not None and LEVEL_ORDER.get(to_level, -1) <= LEVEL_ORDER.get(t.level, 0):
+            raise Invalid(f"升级目标层级应高于当前层级 {t.level} / escalate to a level above {t.level}",
+                          "bad_level")
+        target = escalation_target(t.department, t.level, to_level)
         if target is None:
             raise Conflict("已是最高层级，无法升级 / already at the top level", "top_level")
         data.update({"from_department": t.department.code if t.department is not None else None,
@@ -353,6 +368,7 @@ class TicketService:
         reply = self._check_text(p.get("reply"), "办结答复 reply", required=False)
         if not reply:
             raise Invalid("办结必须填写答复 / resolving needs a reply to the reporter", "reply_required")
+        joint.check_resolvable(t)  # 409 while an assisting task is neither answered nor waived
         t.resolution = reply
         t.resolved_at = now
         data["reply"] = reply

@@ -7,6 +7,15 @@ are counted on the ticket they were merged into):
                             after it
   满意度 satisfaction     = mean rating (1–5) and the share of ratings 4–5 among rated tickets
 Regions are counted at the county level (a ticket without a region counts as "unresolved").
+
+Grid figures (routing.grid):
+  格内解决数 resolved_in_grid      = resolved/closed tickets whose lead department is a grid
+                                    station (includes 小事格内解决, resolved_on_spot)
+  格内解决率 resolved_in_grid_rate = resolved_in_grid / all
+  grid_reports                     = tickets grid workers reported from patrol
+Joint handling (routing.joint), over the assisting tasks of the same tickets (with a department
+filter: that department's own tasks): counts by state and overdue; `overdue_by_department` puts
+a department's overdue lead tickets and its overdue assisting tasks side by side.
 """
 from __future__ import annotations
 
@@ -18,8 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from routing.catalog import load_catalog
+from routing.joint import TASK_STATES, is_task_overdue
 from routing.lifecycle import DONE_STATES, MERGED
-from routing.models import Department, Region, Ticket
+from routing.models import AssistTask, Department, GridReport, Region, Ticket
 from routing.regions import region_at_level
 from routing.timeutil import to_local, utcnow
 from routing.views import is_overdue
@@ -87,6 +97,27 @@ def compute_stats(
         return [{"code": k, "name": names.get(k), "count": v} for k, v in counter.most_common()]
 
     type_names = {et.code: et.name for et in catalog}
+    ids = [t.id for t in tickets]
+    reports = _grid_reports(session, ids)
+    in_grid = sum(1 for t in tickets if t.state in DONE_STATES and t.department is not None
+                  and t.department.level == "grid")
+    on_spot = sum(1 for r in reports if r.on_spot)
+    tasks = _assist_tasks(session, start, end, department_id)
+    task_states: Counter = Counter(task.state for task in tasks)
+    assist_overdue: Counter = Counter()
+    for task in tasks:
+        if is_task_overdue(task, now):
+            assist_overdue[task.department.code] += 1
+    lead_overdue: Counter = Counter(t.department.code if t.department else "none" for t in tickets if is_overdue(t, now))
+    overdue_codes = set(lead_overdue) | set(assist_overdue)
+    dept_names.update({d.code: d.name for d in session.execute(
+        select(Department).where(Department.code.in_(sorted(overdue_codes - set(dept_names))))).scalars()})
+    overdue_by_department = sorted(
+        ({"code": c, "name": dept_names.get(c), "lead_overdue": lead_overdue.get(c, 0),
+          "assist_overdue": assist_overdue.get(c, 0), "count": lead_overdue.get(c, 0) + assist_overdue.get(c, 0)}
+         for c in overdue_codes),
+        key=lambda r: (-r["count"], r["code"]),
+    )
     return {
         "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
@@ -104,7 +135,36 @@ def compute_stats(
         "by_department": rows(by_department, dept_names),
         "by_period": [{"period": k, "count": by_period[k]} for k in sorted(by_period)],
         "period": period,
+        "resolved_in_grid": in_grid,
+        "resolved_in_grid_rate": _rate(in_grid, total),
+        "resolved_on_spot": on_spot,
+        "grid_reports": len(reports),
+        "assist_tasks": {"total": len(tasks), **{s: task_states.get(s, 0) for s in TASK_STATES},
+                         "overdue": sum(assist_overdue.values())},
+        "overdue_by_department": overdue_by_department,
     }
+
+
+def _grid_reports(session: Session, ticket_ids: List[int]) -> List[GridReport]:
+    out: List[GridReport] = []
+    for i in range(0, len(ticket_ids), 500):
+        out.extend(session.execute(
+            select(GridReport).where(GridReport.ticket_id.in_(ticket_ids[i:i + 500]))).scalars())
+    return out
+
+
+def _assist_tasks(session: Session, start: Optional[datetime], end: Optional[datetime],
+                  department_id: Optional[int]) -> List[AssistTask]:
+    """Assisting tasks on the (non-merged) tickets received in the window."""
+    stmt = (select(AssistTask).join(Ticket, AssistTask.ticket_id == Ticket.id).where(Ticket.state != MERGED)
+            .options(selectinload(AssistTask.department)))
+    if start is not None:
+        stmt = stmt.where(Ticket.created_at >= start)
+    if end is not None:
+        stmt = stmt.where(Ticket.created_at < end)
+    if department_id is not None:
+        stmt = stmt.where(AssistTask.department_id == department_id)
+    return list(session.execute(stmt).scalars())
 
 
 def default_window(days: int, now: Optional[datetime] = None) -> "tuple[datetime, datetime]":

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 from routing.catalog import load_catalog
+from routing.joint import task_view
 from routing.lifecycle import OPEN_STATES, STATE_NAMES, allowed_actions
 from routing.models import Attachment, Department, Region, Ticket, TicketEvent
 from routing.sla import colour
@@ -116,6 +117,8 @@ def ticket_view(ticket: Ticket, with_reporter: bool = True, now: Optional[dateti
         "rating": ticket.rating,
         "rating_comment": ticket.rating_comment,
         "attachments": [attachment_view(a) for a in ticket.attachments],
+        # joint handling: the assisting departments' tasks (routing.joint)
+        "assist_tasks": [task_view(a, now) for a in ticket.assist_tasks or []],
     }
     if with_reporter:
         rep = ticket.reporter

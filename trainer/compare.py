@@ -188,6 +188,8 @@ def plot_compare(result: Dict, path: Path) -> None:
     ax.barh(range(len(labels)), deltas, color=colours)
     ax.set_yticks(range(len(labels)), labels, fontsize=6)
     ax.axvline(0, color="black", linewidth=0.6)
+    span = max([abs(d) for d in deltas] + [result["tolerances"]["intent"]]) * 1.2
+    ax.set_xlim(-span, span)
     ax.axvline(-result["tolerances"]["intent"], color="#c0392b", linestyle="--", linewidth=0.6,
                label=f"per-intent tolerance -{result['tolerances']['intent']}")
     ax.set_xlabel("F1 delta (candidate − current) on the held-out split")

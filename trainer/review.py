@@ -10,7 +10,7 @@ Layout (``version: 1``)::
       source: {kind: correction, candidates: [12, 13], ticket: 20261120-000015, by: op1, at: ...}
       text: 楼下[星光酒吧](party)天天半夜放音乐     # editable; Rasa inline entity syntax allowed
       model: {intent: public_order, confidence: 0.41}   # the current model's answer (filled by the tool)
-      ranking: [[public_order, 0.41], [noise_pollution, 0.33], ...]   # top types (informative)
+      ranking: {public_order: 0.41, noise_pollution: 0.33, ...}   # top types (informative)
       proposed: noise_pollution     # the label proposed (operator's correction, ticket's type …)
       decision: review              # review (undecided) | keep | change:<intent> | drop
       note: ""
@@ -96,6 +96,8 @@ def write_review(path: Path, rows: Sequence[Row], model: Optional[str] = None,
 
 def _row_dict(row: Row) -> Dict[str, Any]:
     d = asdict(row)
+    # {intent: confidence}, best first: reads better than nested lists
+    d["ranking"] = {str(name): conf for name, conf in row.ranking}
     order = ["id", "source", "text", "model", "ranking", "proposed", "decision", "note"]
     return {k: d[k] for k in order}
 
@@ -120,11 +122,17 @@ def read_review(path: Path) -> Tuple[Dict[str, Any], List[Row]]:
         rows.append(Row(
             id=row_id, text=str(item["text"]), proposed=str(item.get("proposed") or ""),
             decision=str(item.get("decision") or UNDECIDED), model=dict(item.get("model") or {}),
-            ranking=list(item.get("ranking") or []), source=dict(item.get("source") or {}),
+            ranking=_ranking(item.get("ranking")), source=dict(item.get("source") or {}),
             note=str(item.get("note") or ""),
         ))
     header = {k: v for k, v in data.items() if k != "rows"}
     return header, rows
+
+
+def _ranking(value: Any) -> List[List[Any]]:
+    if isinstance(value, dict):
+        return [[name, conf] for name, conf in value.items()]
+    return [list(pair) for pair in value or []]
 
 
 _NEWLINES = re.compile(r"\s*[\r\n]+\s*")

@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Optional
 
 import yaml
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.base import MessageProcessor
 
 PATTERNS_PATH = Path(__file__).resolve().parent.parent / "emergency_patterns.yml"
 EMERGENCY = "emergency"
@@ -39,27 +38,15 @@ def emergency_phrase(text: str) -> Optional[str]:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
 )
-class EmergencyDetector(GraphComponent):
+class EmergencyDetector(MessageProcessor):
     """Overrides the intent with `emergency` when an emergency phrase is present."""
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "EmergencyDetector":
-        return cls()
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            phrase = emergency_phrase(message.get(TEXT))
-            if phrase is None:
-                continue
-            intent = {"name": EMERGENCY, "confidence": 1.0}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != EMERGENCY]
-            message.set(INTENT, intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
-            message.set("emergency_rule", phrase, add_to_output=True)
-        return messages
+    def process_message(self, message: Message) -> None:
+        phrase = emergency_phrase(message.get(TEXT))
+        if phrase is None:
+            return
+        intent = {"name": EMERGENCY, "confidence": 1.0}
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != EMERGENCY]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+        message.set("emergency_rule", phrase, add_to_output=True)

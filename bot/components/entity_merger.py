@@ -6,14 +6,13 @@ regex's is kept (it is exact), otherwise the longer span.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.base import MessageProcessor
 
 REGEX_EXTRACTOR = "RegexEntityExtractor"
 
@@ -40,22 +39,10 @@ def merge_entities(entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class EntityMerger(GraphComponent):
+class EntityMerger(MessageProcessor):
     """Removes duplicate entities reported by more than one extractor."""
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "EntityMerger":
-        return cls()
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            entities = message.get(ENTITIES)
-            if entities:
-                message.set(ENTITIES, merge_entities(entities), add_to_output=True)
-        return messages
+    def process_message(self, message: Message) -> None:
+        entities = message.get(ENTITIES)
+        if entities:
+            message.set(ENTITIES, merge_entities(entities), add_to_output=True)

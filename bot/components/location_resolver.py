@@ -7,15 +7,13 @@ routing backend.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, ENTITY_ATTRIBUTE_VALUE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.components.base import MessageProcessor
 from bot.nlu.locations import Division, resolve_division
 
 LOCATION = "location"
@@ -25,30 +23,10 @@ LOCATION_RESOLUTION = "location_resolution"
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class LocationResolver(GraphComponent):
+class LocationResolver(MessageProcessor):
     """Attaches administrative-division codes to `location` entities."""
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "LocationResolver":
-        return cls()
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._resolve(message)
-        return messages
-
-    @staticmethod
-    def _resolve(message: Message) -> None:
+    def process_message(self, message: Message) -> None:
         entities = message.get(ENTITIES) or []
         best: Optional[Division] = None
         for entity in entities:

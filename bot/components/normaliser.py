@@ -8,17 +8,15 @@ training examples are moved onto the normalised text so they still line up with 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START
 from rasa.shared.nlu.constants import ENTITY_ATTRIBUTE_VALUE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components.base import MessageProcessor
 from bot.nlu.normalise import normalise
 
 logger = logging.getLogger(__name__)
@@ -30,32 +28,16 @@ SCRIPT = "script"
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER], is_trainable=False
 )
-class ChineseTextNormaliser(GraphComponent):
+class ChineseTextNormaliser(MessageProcessor):
     """Traditional → Simplified, full-width → half-width, fillers, numerals."""
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "ChineseTextNormaliser":
-        return cls()
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for message in training_data.training_examples:
             self._normalise(message, training=True)
         return training_data
 
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._normalise(message, training=False)
-        return messages
+    def process_message(self, message: Message) -> None:
+        self._normalise(message, training=False)
 
     @staticmethod
     def _normalise(message: Message, training: bool) -> None:

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from routing.api import errors, meta, open311, reporter, tickets
+from routing.api import errors, joint, meta, open311, reporter, staff, tickets
 from routing.triage import api as triage_api
 from routing.auth import bootstrap_tokens
 from routing.console import routes as console
@@ -123,6 +123,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         return {"status": "ok", "database": engine.dialect.name}
 
     app.include_router(meta.router, tags=["catalogue"])
+    # before the tickets router: /api/tickets/{number}/assists must not match /{number}/{action}
+    app.include_router(joint.router, tags=["joint handling"])
+    app.include_router(staff.router, tags=["grid staff"])
     app.include_router(tickets.router, tags=["tickets"])
     app.include_router(reporter.router, tags=["reporter"])
     app.include_router(open311.router)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from routing.api.deps import current_actor, get_session
 from routing.catalog import load_catalog
 from routing.errors import Invalid, NotFound
+from routing.joint import TASK_OPEN, department_tasks, task_colour, task_view
 from routing.lifecycle import OPEN_STATES
 from routing.models import REGION_LEVELS, Department, Region, Ticket
 from routing.regions import ancestors, get_region, region_at_level
@@ -135,5 +136,26 @@ def warnings(request: Request, level: str = Query("county", description="region 
     regions_out = sorted((w.as_dict() for w in aggregate(pairs).values()),
                          key=lambda d: (-d["red"], -d["yellow"], d["region_code"]))
     flagged.sort(key=lambda d: (d["warning"] != "red", d["deadline_at"] or ""))
+    # Per department: its lead tickets and its open assisting tasks (routing.joint), so an overdue
+    # assisting task counts against the assisting department.
+    dept_pairs = [((t.department.code, t.department.name) if t.department else ("none", "无"), ticket_colour(t, now))
+                  for t in tickets]
+    tasks = [task for task in department_tasks(
+        session, None if actor.can("read_all") else actor.department_id, (TASK_OPEN,), limit=100000)
+        if task.ticket.state in OPEN_STATES]
+    flagged_tasks = []
+    for task in tasks:
+        col = task_colour(task, now)
+        dept_pairs.append(((task.department.code, task.department.name), col))
+        if col in ("yellow", "red"):
+            flagged_tasks.append(task_view(task, now))
+    flagged_tasks.sort(key=lambda d: (d["warning"] != "red", d["deadline_at"] or ""))
+    departments_out = sorted(
+        ({**w.as_dict(), "department_code": w.region_code, "department_name": w.region_name}
+         for w in aggregate(dept_pairs).values()),
+        key=lambda d: (-d["red"], -d["yellow"], d["department_code"]))
+    for d in departments_out:
+        d.pop("region_code"), d.pop("region_name")
     return {"level": level, "regions": regions_out, "tickets": flagged,
-            "totals": {c: sum(r[c] for r in regions_out) for c in ("green", "yellow", "red")}}
+            "totals": {c: sum(r[c] for r in regions_out) for c in ("green", "yellow", "red")},
+            "departments": departments_out, "assist_tasks": flagged_tasks}

@@ -137,7 +137,7 @@ def get_ticket(number: str, request: Request, session: Session = Depends(get_ses
     actor = current_actor(request, session)
     service = TicketService(session, settings)
     ticket = service.load(number)
-    service.check_visible(actor, ticket)
+    service.check_visible(actor, ticket, allow_assisting=True)
     return ticket_view(ticket)
 
 
@@ -147,7 +147,7 @@ def ticket_events(number: str, request: Request, session: Session = Depends(get_
     actor = current_actor(request, session)
     service = TicketService(session, settings)
     ticket = service.load(number)
-    service.check_visible(actor, ticket)
+    service.check_visible(actor, ticket, allow_assisting=True)
     return [event_view(e) for e in ticket.events]
 
 

@@ -19,7 +19,7 @@ from tests.channels.testenv import (
 )
 from tests.support.processes import (
     actions_command, backend_command, backend_env, base_env, free_port,
-    rasa_command, running,
+    rasa_command, running, wait_until_up,
 )
 
 CHANNELS = {
@@ -70,11 +70,15 @@ def channel_stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     b_env = backend_env(backend_port, f"sqlite:///{work / 'routing.db'}", **env)
     b_env["ROUTING_LOG_LEVEL"] = "info"
     try:
-        with running("backend", backend_command(), backend_port, "/healthz", work, b_env) as backend, \
+        # rasa loads its model while the backend and the action server start
+        with running("rasa", rasa_cmd, rasa_port, "/status", work,
+                     base_env(LOG_LEVEL_LIBRARIES="DEBUG", **env), wait=False) as rasa, \
+             running("backend", backend_command(), backend_port, "/healthz", work, b_env) as backend, \
              running("actions", actions_command(actions_port), actions_port, "/health", work,
-                     base_env(ROUTING_URL=routing_url, ROUTING_TOKEN=ROUTING_TOKEN)) as actions, \
-             running("rasa", rasa_cmd, rasa_port, "/status", work,
-                     base_env(LOG_LEVEL_LIBRARIES="DEBUG", **env)) as rasa:
+                     base_env(ROUTING_URL=routing_url, ROUTING_TOKEN=ROUTING_TOKEN,
+                              RASA_URL=f"http://127.0.0.1:{rasa_port}",
+                              ACTIONS_OUTBOX_PATH=str(work / "outbox.db"))) as actions:
+            wait_until_up(rasa, "/status")
             yield ChannelStack(rasa, actions, backend, telegram, twilio, proxy, work, env)
     finally:
         proxy.stop()

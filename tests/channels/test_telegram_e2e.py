@@ -2,8 +2,6 @@
 answering through the fake Bot API, the conversation checked in the tracker."""
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 
@@ -204,7 +202,8 @@ def test_long_polling_runner_forwards_updates(channel_stack: ChannelStack):
         assert proc.poll() is None, log.read_text()
         channel_stack.telegram.queue_update(tg_text(chat, COMPLAINT))
         wait_for(lambda: channel_stack.telegram.sent("sendMessage", chat), what="the bot's answer via polling")
-        assert channel_stack.user_events(f"telegram:{chat}")[0]["text"] == COMPLAINT
+        users = wait_for(lambda: channel_stack.user_events(f"telegram:{chat}"), what="the tracker")
+        assert users[0]["text"] == COMPLAINT
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -241,8 +240,6 @@ def test_health(channel_stack: ChannelStack):
     import httpx
 
     assert httpx.get(f"{channel_stack.url}/webhooks/telegram/", timeout=10).json() == {"status": "ok", "configured": True}
-    assert os.environ.get("TELEGRAM_BOT_TOKEN") != TELEGRAM_TOKEN  # the test process itself holds no secret
-    json.dumps({})
 
 
 def test_messages_pushed_later_reach_the_telegram_chat(channel_stack: ChannelStack):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,10 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from routing.auth import store_token
 from routing.console.auth import create_user
-from routing.db import make_engine, make_session_factory, session_scope
-from routing.migrate import upgrade
-from routing.seed import seed_all
 from routing.settings import Settings
+from tests.support.processes import free_port
+from tests.support.databases import KINDS, Backend, ci, migrated_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -38,92 +36,27 @@ sys.path.insert(0, str(HERE))
 from console_env import PASSWORD, TOKENS, USERS  # noqa: E402
 from fake_nlu import FakeNLU  # noqa: E402
 
-PG_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 START_TIMEOUT = 60.0  # hang guard
 TEST_TIMEOUT = 300
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-def ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
 def pytest_collection_modifyitems(items: list) -> None:
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents and not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _setup(session: Session) -> None:
+    for token, role, dept in TOKENS.values():
+        store_token(session, token, role, dept)
+    for username, (role, dept, display) in USERS.items():
+        create_user(session, username, PASSWORD, role, dept, display)
 
 
-def _pg_admin():  # type: ignore[no-untyped-def]
-    import psycopg2
-    from sqlalchemy.engine import make_url
-
-    base = make_url(os.environ.get("ROUTING_TEST_PG_URL", PG_DEFAULT))
-    conn = psycopg2.connect(host=base.host, port=base.port or 5432, user=base.username, password=base.password,
-                            dbname=base.database or "postgres", connect_timeout=5)
-    conn.autocommit = True
-    return conn, base
-
-
-def _create_pg() -> str:
-    import uuid
-
-    try:
-        conn, base = _pg_admin()
-    except Exception as exc:
-        message = f"PostgreSQL unreachable: {exc}"
-        if ci():
-            pytest.fail(message + " (CI=true: PostgreSQL is required)")
-        pytest.skip(message)
-    name = f"console_test_{uuid.uuid4().hex[:10]}"
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_pg(url: str) -> None:
-    from sqlalchemy.engine import make_url
-
-    conn, _ = _pg_admin()
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    conn.close()
-
-
-@dataclass
-class Backend:
-    name: str
-    url: str
-    factory: sessionmaker
-
-
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=KINDS)
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('console-sqlite') / 'routing.db'}"
-    else:
-        url = _create_pg()
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        seed_all(session)
-        for token, role, dept in TOKENS.values():
-            store_token(session, token, role, dept)
-        for username, (role, dept, display) in USERS.items():
-            create_user(session, username, PASSWORD, role, dept, display)
-    try:
-        yield Backend(request.param, url, factory)
-    finally:
-        engine.dispose()
-        if request.param == "postgresql":
-            _drop_pg(url)
+    with migrated_database(request.param, tmp_path_factory, "console", _setup) as database:
+        yield database
 
 
 @pytest.fixture

@@ -1,34 +1,25 @@
-"""Fixtures: every DB-backed test runs on SQLite and on PostgreSQL.
-
-PostgreSQL comes from ROUTING_TEST_PG_URL (default postgresql+psycopg2://postgres@127.0.0.1:5432/test);
-a fresh database is created per test session and dropped afterwards. When PostgreSQL is
-unreachable the PostgreSQL half is skipped locally, but fails when CI=true.
-"""
+"""Fixtures: every DB-backed test runs on SQLite and on PostgreSQL (tests/support/databases.py:
+the PostgreSQL half is skipped locally when no server answers, and fails when CI=true)."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from routing.auth import store_token
-from routing.db import make_engine, make_session_factory, session_scope
-from routing.migrate import upgrade
-from routing.seed import seed_all
 from routing.settings import Settings
+from tests.support.processes import free_port
+from tests.support.databases import KINDS, Backend, migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 SERVER_START_TIMEOUT = 60.0  # a hang guard, not a speed requirement
 TEST_TIMEOUT = 300  # pytest-timeout, per test: only a hang guard
 HERE = Path(__file__).resolve().parent
@@ -46,69 +37,15 @@ def pytest_collection_modifyitems(items: list) -> None:
             item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+def _setup(session: Session) -> None:
+    for token, role, dept in EXTRA_TOKENS.values():
+        store_token(session, token, role, dept)
 
 
-def _create_pg_database() -> str:
-    import psycopg2
-
-    base = make_url(os.environ.get("ROUTING_TEST_PG_URL", PG_DEFAULT))
-    name = f"routing_test_{uuid.uuid4().hex[:10]}"
-    try:
-        conn = psycopg2.connect(host=base.host, port=base.port or 5432, user=base.username,
-                                password=base.password, dbname=base.database or "postgres", connect_timeout=5)
-    except Exception as exc:  # unreachable server
-        message = f"PostgreSQL unreachable at {base.render_as_string(hide_password=True)}: {exc}"
-        if _ci():
-            pytest.fail(message + " (CI=true: PostgreSQL is required)")
-        pytest.skip(message)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_pg_database(url: str) -> None:
-    import psycopg2
-
-    u = make_url(url)
-    base = make_url(os.environ.get("ROUTING_TEST_PG_URL", PG_DEFAULT))
-    conn = psycopg2.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
-                            dbname=base.database or "postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
-    conn.close()
-
-
-@dataclass
-class Backend:
-    name: str
-    url: str
-    factory: sessionmaker
-
-
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=KINDS)
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'routing.db'}"
-    else:
-        url = _create_pg_database()
-    upgrade(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    with session_scope(factory) as session:
-        seed_all(session)
-        for token, role, dept in EXTRA_TOKENS.values():
-            store_token(session, token, role, dept)
-    try:
-        yield Backend(request.param, url, factory)
-    finally:
-        engine.dispose()
-        if request.param == "postgresql":
-            _drop_pg_database(url)
+    with migrated_database(request.param, tmp_path_factory, "routing", _setup) as database:
+        yield database
 
 
 @pytest.fixture
@@ -128,12 +65,6 @@ def settings() -> Settings:
                               "DATABASE_URL": "sqlite://"})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     base_url: str
@@ -147,7 +78,7 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp(f"server-{backend.name}") / "server.log"
     env = {
         **os.environ,

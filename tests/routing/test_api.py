@@ -6,7 +6,7 @@ from typing import Any, Dict
 
 import httpx
 
-from conftest import Server
+from tests.routing.conftest import Server
 
 
 def _body(**kw: Any) -> Dict[str, Any]:

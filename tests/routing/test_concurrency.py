@@ -7,7 +7,7 @@ from typing import Any, Dict
 
 import httpx
 
-from conftest import Server
+from tests.routing.conftest import Server
 
 N_TICKETS = 60
 

@@ -75,15 +75,20 @@ def wait_until_up(proc: RunningProcess, health_path: str, timeout: float = START
 
 @contextlib.contextmanager
 def running(name: str, command: List[str], port: int, health_path: str, log_dir: Path,
-            env: Optional[Dict[str, str]] = None) -> Iterator[RunningProcess]:
-    """Runs `command` from the repository root until the block ends."""
+            env: Optional[Dict[str, str]] = None, wait: bool = True) -> Iterator[RunningProcess]:
+    """Runs `command` from the repository root until the block ends.
+
+    With ``wait=False`` the block starts at once (call `wait_until_up` later): slow starters such
+    as the rasa server can load while the other processes start.
+    """
     log = log_dir / f"{name}.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env or base_env(), stdout=out,
                                    stderr=subprocess.STDOUT)
     proc = RunningProcess(name, f"http://127.0.0.1:{port}", process, log)
     try:
-        wait_until_up(proc, health_path)
+        if wait:
+            wait_until_up(proc, health_path)
         yield proc
     finally:
         proc.stop()

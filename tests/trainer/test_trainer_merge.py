@@ -130,3 +130,10 @@ def test_cli_merge_exit_codes(tmp_path, capsys):
 
 def test_key_text_ignores_punctuation_and_script():
     assert key_text("夜間施工，太吵了！") == key_text("夜间施工太吵了")
+
+
+def test_ranking_round_trips_as_a_mapping(tmp_path):
+    path = tmp_path / "r.yml"
+    write_review(path, [Row("a", "x", ranking=[["noise_pollution", 0.9], ["greet", 0.05]])])
+    assert "noise_pollution: 0.9" in path.read_text(encoding="utf-8")
+    assert read_review(path)[1][0].ranking == [["noise_pollution", 0.9], ["greet", 0.05]]
