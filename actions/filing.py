@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-from actions import context, delivery, settings as settings_module
+from actions import context, settings as settings_module
 from actions.backend_client import BackendClient, BackendRejected, BackendUnavailable
 from actions.outbox import Outbox
 from routing.catalog import load_catalog
@@ -108,7 +108,6 @@ async def file_ticket(tracker: Tracker, payload: Dict[str, Any], key: str, kind:
         outbox = Outbox(settings_module.load().outbox_path)
         outbox.enqueue(key, tracker.sender_id, kind, payload, error=str(exc))
         logger.warning("backend unavailable, %s of %s queued in the outbox: %s", kind, tracker.sender_id, exc)
-        delivery.start_worker_from_env()
         return Filing("queued", error=str(exc))
 
 

@@ -154,7 +154,10 @@ class ActionStartReport(Action):
         return "action_start_report"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if tracker.get_slot("stage") == "confirm" and tracker.get_slot("event_type"):
+        intent, _ = context.latest_intent(tracker)
+        emergency = (load_catalog().get(intent or "") or None)
+        if (tracker.get_slot("stage") == "confirm" and tracker.get_slot("event_type")
+                and not (emergency is not None and emergency.emergency)):
             return correction_events(dispatcher, tracker, domain, allow_type_change=True) + [
                 SlotSet("stage", None), SlotSet("requested_slot", None)]
         return await self._new_report(dispatcher, tracker, domain)
@@ -274,7 +277,18 @@ class ValidateReportForm(FormValidationAction):
         et = load_catalog().get(intent or "")
         if et is not None and et.emergency and confidence >= 0.8:
             return False
-        return tracker.get_slot("requested_slot") == slot
+        return (tracker.get_slot("requested_slot") == slot
+                and not ValidateReportForm._answers_another_question(tracker, slot))
+
+    @staticmethod
+    def _answers_another_question(tracker: Tracker, slot: str) -> bool:
+        """A phone number given when asked something else (the place, the party, the time) is
+        the phone, not that answer."""
+        if slot == "phone":
+            return False
+        message = tracker.latest_message or {}
+        return bool(context.entity_values(message, "phone")) or \
+            context.find_phone(context.latest_text(tracker)) is not None
 
     @staticmethod
     def _asked(tracker: Tracker) -> bool:

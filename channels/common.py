@@ -174,3 +174,41 @@ _PAYLOAD = re.compile(r"^/[A-Za-z_][\w-]*")
 
 def is_payload(text: Optional[str]) -> bool:
     return bool(text and _PAYLOAD.match(text.strip()))
+
+
+def offered_payloads(events: Iterable[Any]) -> set:
+    """Every button payload the bot has offered in this conversation."""
+    offered = set()
+    for event in events:
+        data = event.as_dict() if hasattr(event, "as_dict") else event
+        if data.get("event") == "bot":
+            for button in (data.get("data") or {}).get("buttons") or []:
+                offered.add(str(button.get("payload") or "").strip())
+    return offered
+
+
+def guard_payload(body: str, offered: set) -> str:
+    """What a resident typed, safe to hand to rasa.
+
+    Rasa reads a message starting with ``/`` as an intent with entities, skipping the NLU — a
+    resident could type ``/EXTERNAL_ticket_filed{"ticket_number": …}`` and trigger what only the
+    system may. A payload is therefore passed on only if the bot offered it as a button in this
+    conversation; any other ``/…`` text is read as plain words (the slash removed).
+    """
+    stripped = body.strip()
+    if is_payload(stripped) and stripped not in offered:
+        return stripped.lstrip("/").strip()
+    return body
+
+
+# --------------------------------------------------------------------------- the tracker
+async def tracker_events(request: Any, sender_id: str) -> List[Dict[str, Any]]:
+    """The conversation's events as dicts ([] if it does not exist yet). `request` is the Sanic
+    request of a channel handler (the agent is ``request.app.ctx.agent``)."""
+    agent = getattr(getattr(getattr(request, "app", None), "ctx", None), "agent", None)
+    if agent is None or getattr(agent, "tracker_store", None) is None:
+        return []
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return []
+    return [e.as_dict() for e in tracker.events]

@@ -59,15 +59,19 @@ from channels.common import (
     META_PHONE,
     bool_setting,
     button_payload,
+    guard_payload,
     human_size,
     int_setting,
+    offered_payloads,
     setting,
     text,
+    tracker_events,
 )
 from channels.geo import nearest_district
 from channels.telegram_bot import (  # noqa: F401 - re-exported for the channel's users
     ALLOWED_UPDATES,
     DEFAULT_API_BASE,
+    DEFAULT_MAX_FILE_BYTES,
     MAX_TEXT,
     SECRET_HEADER,
     chat_id_of,
@@ -79,7 +83,6 @@ from channels.telegram_bot import (  # noqa: F401 - re-exported for the channel'
 logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-DEFAULT_MAX_FILE_BYTES = 10_000_000  # the routing backend's default attachment limit
 CALLBACK_DATA_BYTES = 64             # Bot API limit for callback_data
 LOCATION_PAYLOAD = "/inform"
 ATTACHMENT_PAYLOAD = "/inform"
@@ -301,7 +304,7 @@ class TelegramInput(InputChannel):
                 return response.json({"ok": True})
             if update is None or not self._first_time(update.update_id):
                 return response.json({"ok": True})
-            await self.handle_update(update, on_new_message)
+            await self.handle_update(update, on_new_message, lambda sender: tracker_events(request, sender))
             return response.json({"ok": True})
 
         @bp.listener("after_server_stop")
@@ -312,12 +315,13 @@ class TelegramInput(InputChannel):
         return bp
 
     # ------------------------------------------------------------------ updates
-    async def handle_update(self, update: Update, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def handle_update(self, update: Update, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                            events_of: Optional[Callable[[str], Awaitable[List[Dict[str, Any]]]]] = None) -> None:
         try:
             if update.callback_query is not None:
                 await self._on_callback(update.callback_query, on_new_message)
             elif update.message is not None:
-                await self._on_message(update.message, on_new_message)
+                await self._on_message(update.message, on_new_message, events_of)
             elif update.edited_message is not None:
                 await self._on_edited(update.edited_message)
             else:
@@ -354,7 +358,8 @@ class TelegramInput(InputChannel):
             message_id=f"tg-{message.chat.id}-{message.message_id}", metadata=metadata,
         ))
 
-    async def _on_message(self, message: Message, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _on_message(self, message: Message, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                          events_of: Optional[Callable[[str], Awaitable[List[Dict[str, Any]]]]] = None) -> None:
         chat = message.chat
         if not self._served(chat.type):
             logger.debug("telegram: message in a %s chat ignored", chat.type)
@@ -367,6 +372,11 @@ class TelegramInput(InputChannel):
             elif command == "/help":
                 await self._say(chat.id, text("telegram", "help"))
                 return
+            elif command:
+                events = await events_of(f"{CHANNEL}:{chat.id}") if events_of is not None else []
+                body = guard_payload(body, offered_payloads(events))
+                if not body:
+                    return
             await self._forward(on_new_message, message, body, self._metadata(message))
             return
         if message.location is not None or message.venue is not None:
@@ -443,9 +453,12 @@ class TelegramInput(InputChannel):
             return  # inline-mode or inaccessible message: nothing to continue
         data = query.data or ""
         title = _button_title(message, data)
-        payload = self.payloads.payload_for(data) or title
-        if not payload:
+        if title is None:
+            # not a button of that message: a client can send any callback data, so this is not
+            # trusted as a payload (see common.guard_payload)
+            logger.warning("telegram: callback data that matches no button of the message ignored")
             return
+        payload = self.payloads.payload_for(data) or title
         if title and message.text:
             chosen = text("telegram", "chosen", title=title)
             await out._call("editMessageText", lambda: self.bot.edit_message_text(  # type: ignore[union-attr]

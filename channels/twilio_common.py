@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from channels.common import public_url
+from channels.common import public_url, tracker_events  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
@@ -98,17 +98,6 @@ def caller_number(raw: Optional[str]) -> Optional[str]:
     if not _E164.match(value):
         return None
     return value if value.startswith("+") else "+" + value
-
-
-async def tracker_events(request: Request, sender_id: str) -> List[Dict[str, Any]]:
-    """The conversation's events as dicts ([] if it does not exist yet)."""
-    agent = getattr(request.app.ctx, "agent", None)
-    if agent is None or agent.tracker_store is None:
-        return []
-    tracker = await agent.tracker_store.retrieve(sender_id)
-    if tracker is None:
-        return []
-    return [e.as_dict() for e in tracker.events]
 
 
 def latest_intent(events: Sequence[Mapping[str, Any]]) -> Optional[str]:

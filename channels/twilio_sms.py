@@ -43,8 +43,10 @@ from channels.common import (
     META_IDENTITY,
     META_PHONE,
     digit_choices,
+    guard_payload,
     int_setting,
     last_turn_choices,
+    offered_payloads,
     setting,
     text,
 )
@@ -231,8 +233,10 @@ class TwilioSmsInput(InputChannel):
         media = self._media(params)
         if media:
             meta[META_ATTACHMENTS] = media
+        events = await tracker_events(request, sender) if body else []
+        body = guard_payload(body, offered_payloads(events))
         if body.isdigit() and len(body) == 1:
-            last = last_turn_choices(await tracker_events(request, sender))
+            last = last_turn_choices(events)
             if last is not None:
                 button = digit_choices(last["buttons"]).get(body)
                 if button is None:

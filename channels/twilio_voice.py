@@ -55,12 +55,14 @@ from channels.common import (
     META_IDENTITY,
     META_PHONE,
     digit_choices,
+    guard_payload,
     float_setting,
     int_setting,
     is_payload,
     is_yes_no,
     last_bot_message,
     last_turn_choices,
+    offered_payloads,
     setting,
     text,
 )
@@ -438,7 +440,7 @@ class TwilioVoiceInput(InputChannel):
             body = str(button.get("payload") or button.get("title"))
             meta["voice"].update({"input": "dtmf", "digit": digits[:1]})
         elif speech:
-            body = speech
+            body = guard_payload(speech, offered_payloads(events))
             meta["voice"].update({"input": "speech", "confidence": _float(first(params, "Confidence"))})
         elif event in ("gather", "silence"):
             # Twilio reports silence and unrecognised speech alike (an empty result); the

@@ -25,7 +25,10 @@ from sanic.response import HTTPResponse
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 
 from channels import logsafe
-from channels.common import META_CHANNEL, META_IDENTITY, META_LOCATION, int_setting, text
+from channels.common import (
+    META_CHANNEL, META_IDENTITY, META_LOCATION, guard_payload, int_setting, offered_payloads, text,
+    tracker_events,
+)
 from channels.geo import nearest_district
 
 logger = logging.getLogger(__name__)
@@ -113,6 +116,11 @@ class WebchatInput(InputChannel):
                 return response.json({"error": "message must be a non-empty string"}, status=400)
             if len(message) > self.max_chars:
                 return response.json({"error": f"message longer than {self.max_chars} characters"}, status=413)
+            if not isinstance(location, dict):  # a choice's payload only if the bot offered it
+                events = await tracker_events(request, f"{CHANNEL}:{sender}")
+                message = guard_payload(message, offered_payloads(events))
+                if not message.strip():
+                    return response.json({"error": "message must be a non-empty string"}, status=400)
             collector = WebchatCollector()
             try:
                 await on_new_message(UserMessage(message, collector, f"{CHANNEL}:{sender}",

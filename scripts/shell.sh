@@ -16,4 +16,5 @@ if ! curl -sf "$ROUTING_URL/healthz" >/dev/null 2>&1; then
   ROUTING_DEV_TOKENS="${ROUTING_DEV_TOKENS:-1}" python -m routing >var/routing.log 2>&1 &
   pids+=($!)
 fi
-rasa shell --model "$model" --endpoints bot/endpoints.yml
+# --enable-api: the action server announces numbers of queued reports through the API (RASA_URL)
+rasa shell --model "$model" --endpoints bot/endpoints.yml --enable-api --port "$RASA_PORT"

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import os
 
-os.environ["ACTIONS_OUTBOX_WORKER"] = "0"  # the tests drive delivery themselves
+# The tests drive delivery themselves: importing the package here starts no delivery thread. The
+# variable is restored so that action servers other suites start still run theirs.
+_previous = os.environ.get("ACTIONS_OUTBOX_WORKER")
+os.environ["ACTIONS_OUTBOX_WORKER"] = "0"
+import actions  # noqa: E402,F401
+if _previous is None:
+    del os.environ["ACTIONS_OUTBOX_WORKER"]
+else:
+    os.environ["ACTIONS_OUTBOX_WORKER"] = _previous
 
-import asyncio  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Dict, Iterable, Iterator, List, Optional  # noqa: E402
+from typing import Any, Dict, Iterator  # noqa: E402
 
-import httpx  # noqa: E402
 import pytest  # noqa: E402
 
 from tests.support.processes import ROOT, backend_command, backend_env, free_port, running  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def domain() -> Dict[str, Any]:

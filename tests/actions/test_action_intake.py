@@ -176,3 +176,39 @@ def test_an_emergency_is_filed_urgent_without_a_read_back(domain, backend_url):
     ticket = operator_get(backend_url, f"/api/tickets/{slots_of(events)['ticket_number']}")
     assert ticket["urgent"] is True and ticket["event_type"] == "emergency"
     assert "小时" in msgs[0]["deadline"]
+
+
+def test_in_the_read_back_stage_a_message_with_a_type_corrects_but_an_emergency_starts_over(domain):
+    slots = _report_slots(stage="confirm")
+    latest = message("不是噪音，是油烟太大了", intent="air_pollution", confidence=0.95)
+    msgs, events = run(ActionStartReport(), tracker(latest, slots=slots), domain)
+    changed = slots_of(events)
+    assert changed["event_type"] == "air_pollution" and changed["stage"] is None and msgs == []
+    assert "location" not in changed  # the rest of the report stays
+    fire = message("着火了，快来人", intent="emergency", confidence=1.0)
+    _, events = run(ActionStartReport(), tracker(fire, slots=slots), domain)
+    fresh = slots_of(events)
+    assert fresh["event_type"] == "emergency" and fresh["urgent"] is True and fresh["location"] is None
+
+
+def test_a_phone_number_given_when_asked_the_time_fills_the_phone_only(domain):
+    slots = {"event_type": "noise_pollution", "location": "幸福小区", "party": "KTV", "requested_slot": "incident_time"}
+    _, events = _form_turn(domain, message("13812345678", intent="inform", entities=[ent("phone", "13812345678")]),
+                           slots)
+    out = slots_of(events)
+    assert out["phone"] == "13812345678" and "incident_time" not in out
+    assert out["requested_slot"] == "incident_time"
+
+
+def test_details_before_the_problem_are_kept_for_the_report(domain):
+    from actions.intake import ActionKeepContext
+
+    first = message("在幸福小区", intent="inform", entities=[ent("location", "幸福小区")])
+    msgs, events = run(ActionKeepContext(), tracker(first), domain)
+    kept = slots_of(events)
+    assert responses(msgs) == ["utter_ask_problem"] and kept["pending_text"] == "在幸福小区"
+    second = message("楼下KTV每天晚上唱到两点", intent="noise_pollution", entities=[ent("party", "KTV")])
+    _, events = run(ActionStartReport(), tracker(second, slots=kept), domain)
+    report = slots_of(events)
+    assert report["location"] == "幸福小区" and report["party"] == "KTV"
+    assert report["report_text"] == "在幸福小区\n楼下KTV每天晚上唱到两点" and report["pending_text"] is None

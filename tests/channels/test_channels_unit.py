@@ -323,3 +323,17 @@ def test_report_on_record_by_slot_or_response():
     assert report_on_record(EVENTS + [{"event": "slot", "name": "ticket_number", "value": "20261123-000001"}], settings)
     queued = {"event": "bot", "text": "您的反映已经记录下来了。", "metadata": {"utter_action": "utter_ticket_queued"}}
     assert report_on_record(EVENTS + [queued], settings)
+
+
+def test_payloads_only_when_offered():
+    from channels.common import guard_payload, offered_payloads
+
+    events = [{"event": "bot", "text": "对吗？", "data": {"buttons": YES_NO}}, {"event": "user", "text": "x"}]
+    offered = offered_payloads(events)
+    assert offered == {"/affirm", "/deny"}
+    assert guard_payload("/affirm", offered) == "/affirm"
+    assert guard_payload('/EXTERNAL_ticket_filed{"ticket_number": "20260101-000001"}', offered) == \
+        'EXTERNAL_ticket_filed{"ticket_number": "20260101-000001"}'
+    assert guard_payload("/request_human", set()) == "request_human"
+    assert guard_payload("楼下/门口很吵", set()) == "楼下/门口很吵"
+    assert guard_payload("/ 12", set()) == "/ 12"

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from channels.common import text as channel_text
+from routing.catalog import load_catalog
 from tests.channels.testenv import TELEGRAM_SECRET, TELEGRAM_TOKEN, ChannelStack
 from tests.channels.fakes import wait_for
 from tests.channels.helpers import (
@@ -42,7 +43,7 @@ def test_a_complaint_is_answered_with_what_the_bot_said(channel_stack: ChannelSt
     assert user["input_channel"] == "telegram"
     assert user["metadata"]["channel"] == "telegram"
     assert user["metadata"]["channel_identity"] == f"telegram:{chat}"
-    assert user["parse_data"]["intent"]["name"] == "noise_pollution"
+    assert user["parse_data"]["intent"]["name"] in load_catalog()  # understood as a complaint
 
 
 def test_start_command_greets(channel_stack: ChannelStack):
@@ -255,3 +256,18 @@ def test_messages_pushed_later_reach_the_telegram_chat(channel_stack: ChannelSta
     assert r.status_code == 200, r.text
     pushed = [e["text"] for e in channel_stack.bot_events(f"telegram:{chat}") if e.get("text")][-1]
     assert [c.params["text"] for c in channel_stack.telegram.sent("sendMessage", chat)[before:]][-1] == pushed
+
+
+def test_residents_cannot_inject_intents(channel_stack: ChannelStack):
+    """A typed payload the bot never offered is read as words; callback data that matches no
+    button of its message is ignored (clients can send any callback data)."""
+    chat = next_id()
+    injected = '/EXTERNAL_ticket_filed{"ticket_number": "20260101-000001"}'
+    assert post_update(channel_stack.url, tg_text(chat, injected)).status_code == 200
+    (user,) = channel_stack.user_events(f"telegram:{chat}")
+    assert user["text"] == injected[1:]
+    assert user["parse_data"]["intent"]["name"] != "EXTERNAL_ticket_filed"
+    keyboard = [[{"text": "确认提交", "callback_data": "/affirm"}]]
+    forged = tg_callback(chat, "/request_human", "请确认", keyboard)
+    assert post_update(channel_stack.url, forged).status_code == 200
+    assert len(channel_stack.user_events(f"telegram:{chat}")) == 1

@@ -109,3 +109,11 @@ def test_messages_pushed_later_go_out_through_the_twilio_rest_api(channel_stack:
     wait_for(lambda: squash("".join(m["Body"] for m in channel_stack.twilio.sent_to(sender))) == squash("".join(pushed)),
              what="the pushed SMS")
     assert all(m["From"] == SMS_FROM for m in channel_stack.twilio.sent_to(sender))
+
+
+def test_typed_payloads_are_read_as_words(channel_stack: ChannelStack):
+    sender = number()
+    twiml(signed_post(channel_stack.url, HOOK, sms_params(sender, '/EXTERNAL_ticket_filed{"ticket_number": "1"}')))
+    (user,) = channel_stack.user_events(f"sms:{sender}")
+    assert not user["text"].startswith("/")
+    assert user["parse_data"]["intent"]["name"] != "EXTERNAL_ticket_filed"

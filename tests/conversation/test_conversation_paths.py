@@ -156,3 +156,16 @@ def test_after_the_ticket_status_urge_reopen_rate_and_add_information(stack):
     t = ticket(stack, number)
     assert t["rating"] == 5 and t["state"] == "closed"
     assert [x["number"] for x in tickets_of(stack, f"rest:{chat.sender}")] == [number]
+
+
+def test_low_confidence_twice_goes_to_a_human(stack):
+    """`/nlu_fallback` is what the FallbackClassifier yields for a message it cannot place."""
+    chat = Chat(stack)
+    chat.say("你好")
+    first = chat.say("/nlu_fallback")
+    assert first[0]["text"].startswith("我不太确定您反映的是哪类问题")
+    assert [b["payload"] for b in first[0]["buttons"]][-1] == "/request_human"
+    second = chat.texts("/nlu_fallback")
+    assert second[0].startswith("抱歉，我还是没能理解") and second[1].startswith("好的，已为您转人工坐席，编号")
+    t = ticket(stack, chat.slot("ticket_number"))
+    assert t["needs_operator"] is True and "你好" in t["original_text"]
