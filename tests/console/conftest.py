@@ -27,7 +27,7 @@ from routing.auth import store_token
 from routing.console.auth import create_user
 from routing.settings import Settings
 from tests.support.processes import free_port
-from tests.support.databases import KINDS, Backend, ci, migrated_database
+from tests.support.databases import KINDS, Backend, rolled_back_session, ci, migrated_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -61,13 +61,8 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture
 def db(backend: Backend) -> Iterator[Session]:
-    """A session rolled back after the test (the services never commit)."""
-    session = backend.factory()
-    try:
+    with rolled_back_session(backend) as session:
         yield session
-    finally:
-        session.rollback()
-        session.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from routing.auth import store_token
 from routing.settings import Settings
 from tests.support.processes import free_port
-from tests.support.databases import KINDS, Backend, migrated_database
+from tests.support.databases import KINDS, Backend, rolled_back_session, migrated_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT = 60.0  # a hang guard, not a speed requirement
@@ -50,13 +50,8 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture
 def db(backend: Backend) -> Iterator[Session]:
-    """A session whose work is rolled back after the test (services never commit)."""
-    session = backend.factory()
-    try:
+    with rolled_back_session(backend) as session:
         yield session
-    finally:
-        session.rollback()
-        session.close()
 
 
 @pytest.fixture

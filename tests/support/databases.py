@@ -88,3 +88,14 @@ def migrated_database(kind: str, tmp_path_factory: pytest.TempPathFactory, prefi
         engine.dispose()
         if kind == "postgresql":
             drop_pg_database(url)
+
+
+@contextlib.contextmanager
+def rolled_back_session(backend: Backend) -> Iterator[Session]:
+    """A session whose work is rolled back afterwards (the services never commit)."""
+    session = backend.factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
