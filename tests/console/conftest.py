@@ -37,15 +37,8 @@ from console_env import PASSWORD, TOKENS, USERS  # noqa: E402
 from fake_nlu import FakeNLU  # noqa: E402
 
 START_TIMEOUT = 60.0  # hang guard
-TEST_TIMEOUT = 300
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-def pytest_collection_modifyitems(items: list) -> None:
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents and not item.get_closest_marker("timeout"):
-            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
-
-
 def _setup(session: Session) -> None:
     for token, role, dept in TOKENS.values():
         store_token(session, token, role, dept)

@@ -21,20 +21,12 @@ from tests.support.databases import KINDS, Backend, rolled_back_session, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT = 60.0  # a hang guard, not a speed requirement
-TEST_TIMEOUT = 300  # pytest-timeout, per test: only a hang guard
-HERE = Path(__file__).resolve().parent
 
 # Extra tokens written straight into the database for the API tests.
 EXTRA_TOKENS: Dict[str, tuple] = {
     "staff_street": ("staff-street-token-0123456789abcdef", "staff", "430104001-ZFZD"),
     "staff_edu": ("staff-edu-token-0123456789abcdefgh", "staff", "430102-JY"),
 }
-
-
-def pytest_collection_modifyitems(items: list) -> None:
-    for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents and not item.get_closest_marker("timeout"):
-            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT))
 
 
 def _setup(session: Session) -> None:
