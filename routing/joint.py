@@ -160,16 +160,16 @@ def _actor_department(svc: "TicketService", actor: Actor) -> Optional[Department
     return svc.session.get(Department, actor.department_id) if actor.department_id else None
 
 
-def _is_operator(actor: Actor) -> bool:
+def is_operator(actor: Actor) -> bool:
     return actor.can("read_all") and actor.can("dispatch")
 
 
-def _is_intake_desk(svc: "TicketService", actor: Actor) -> bool:
+def is_intake_desk(svc: "TicketService", actor: Actor) -> bool:
     dept = _actor_department(svc, actor)
     return actor.role == "staff" and dept is not None and bool(dept.intake_desk)
 
 
-def _desk_covers(svc: "TicketService", actor: Actor, ticket: Ticket) -> bool:
+def desk_covers(svc: "TicketService", actor: Actor, ticket: Ticket) -> bool:
     """An intake desk works the tickets it holds and those of the regions it serves."""
     desk = _actor_department(svc, actor)
     if desk is None:
@@ -178,6 +178,17 @@ def _desk_covers(svc: "TicketService", actor: Actor, ticket: Ticket) -> bool:
         return True
     served = {r.id for r in desk.regions}
     return any(r.id in served for r in ancestors(ticket.region))
+
+
+def may_answer(actor: Actor, task: AssistTask) -> bool:
+    """The assisting department itself, or an operator."""
+    return is_operator(actor) or (actor.role == "staff" and actor.department_id == task.department_id)
+
+
+def may_waive(svc: "TicketService", actor: Actor, ticket: Ticket) -> bool:
+    """The lead department, the intake desk covering the ticket, or an operator."""
+    lead_staff = actor.role == "staff" and actor.department_id == ticket.department_id
+    return is_operator(actor) or lead_staff or (is_intake_desk(svc, actor) and desk_covers(svc, actor, ticket))
 
 
 def _load(svc: "TicketService", actor: Actor, number: str) -> Ticket:
@@ -190,11 +201,11 @@ def add_task(svc: "TicketService", actor: Actor, number: str, department_code: s
              note: Optional[str] = None, now: Optional[datetime] = None) -> AssistTask:
     """An operator or the intake desk calls in another department (吹哨)."""
     now = now or utcnow()
-    if not (_is_operator(actor) or _is_intake_desk(svc, actor)):
+    if not (is_operator(actor) or is_intake_desk(svc, actor)):
         raise Forbidden("只有话务员或受理中心可以增加协办部门 / only operators and the intake desk may add "
                         "an assisting department", "forbidden")
     ticket = svc.load(number, for_update=True)
-    if not _is_operator(actor) and not _desk_covers(svc, actor, ticket):
+    if not is_operator(actor) and not desk_covers(svc, actor, ticket):
         raise NotFound(f"工单不存在 / ticket not found: {number}", "ticket_not_found")
     if ticket.state not in lifecycle.OPEN_STATES:
         raise Conflict(f"工单已{lifecycle.STATE_NAMES.get(ticket.state, ticket.state)}，不能增加协办 / "
@@ -220,7 +231,7 @@ def answer_task(svc: "TicketService", actor: Actor, number: str, department_code
     now = now or utcnow()
     ticket = _load(svc, actor, number)
     task = _find(ticket, department_code)
-    if not (_is_operator(actor) or (actor.role == "staff" and actor.department_id == task.department_id)):
+    if not may_answer(actor, task):
         raise Forbidden("只有该协办部门或话务员可以答复 / only the assisting department or an operator may answer",
                         "forbidden")
     if task.state != TASK_OPEN:
@@ -241,12 +252,11 @@ def waive_task(svc: "TicketService", actor: Actor, number: str, department_code:
     """The lead department, the intake desk or an operator releases a task, with a reason."""
     now = now or utcnow()
     ticket = svc.load(number, for_update=True)
-    desk = _is_intake_desk(svc, actor) and _desk_covers(svc, actor, ticket)
+    desk = is_intake_desk(svc, actor) and desk_covers(svc, actor, ticket)
     if not desk:
         svc.check_visible(actor, ticket, allow_assisting=True)
     task = _find(ticket, department_code)
-    lead_staff = actor.role == "staff" and actor.department_id == ticket.department_id
-    if not (_is_operator(actor) or lead_staff or desk):
+    if not may_waive(svc, actor, ticket):
         raise Forbidden("只有主办部门、受理中心或话务员可以免除协办 / only the lead department, the intake desk "
                         "or an operator may waive a task", "forbidden")
     if task.state != TASK_OPEN:

@@ -2,6 +2,8 @@
 window of received tickets, three-colour warnings of the open tickets now, and tickets over time
 by type. Definitions are those of routing.stats (merged tickets excluded; overdue = open past the
 deadline or resolved after it; satisfaction = mean rating and share of 4–5 among rated tickets).
+The assisting tasks (协办任务) of the window's tickets and the overdue lead tickets and tasks per
+department are routing.stats.compute_stats's own figures (`assist_tasks`, `overdue_by_department`).
 Staff see only their department.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ from routing.console import charts
 from routing.console.texts import label
 from routing.models import Region, Ticket
 from routing.regions import region_at_level
-from routing.stats import period_key
+from routing.stats import compute_stats, period_key
 from routing.timeutil import to_local, utcnow
 from routing.views import is_overdue, ticket_colour
 
@@ -129,6 +131,9 @@ def dashboard(session: Session, actor: Actor, days: int = 30, now: Optional[date
         regions.setdefault(rc, Tally(rc, rn)).colours[col] += 1
         depts.setdefault(dc, Tally(dc, dn)).colours[col] += 1
     awaiting = sum(1 for t in window if t.state == lifecycle.AWAITING_REVIEW)
+    # joint handling: the figures of GET /api/stats for the same window and the same scope
+    scope = None if actor.can("read_all") else (actor.department_id if actor.department_id is not None else -1)
+    joint_stats = compute_stats(session, start, None, "day", scope, now)
 
     region_rows = sorted(regions.values(), key=lambda r: (-r.colours.get("red", 0), -r.total, r.code))
     dept_rows = sorted(depts.values(), key=lambda r: (-r.colours.get("red", 0), -(r.total + r.open_count), r.code))
@@ -170,6 +175,8 @@ def dashboard(session: Session, actor: Actor, days: int = 30, now: Optional[date
     return {
         "days": days, "windows": WINDOWS, "period": period, "start": start, "end": now,
         "overall": overall, "awaiting_review": awaiting,
+        "assist": joint_stats["assist_tasks"],
+        "overdue_by_department": joint_stats["overdue_by_department"][:TOP_DEPARTMENTS],
         "regions": region_rows, "departments": dept_rows,
         "chart_region_rates": charts.hbar(rate_rows(region_rows), rate_series, percent=True),
         "chart_region_warnings": charts.hbar(warn_rows(region_rows), warn_series, stacked=True),

@@ -6,6 +6,8 @@ deadline), all. Staff: todo (dispatched/escalated to their department), in_progr
 near_deadline, overdue, all — always only their department's tickets.
 Filters: event type, region (the whole subtree), department, channel; search: ticket number
 prefix, phone digits, or text in the ticket text and location.
+Assisting tasks (协办任务, routing.joint): the task queue, overdue first, filtered by state and
+department (staff: their department's tasks), and the badge counts.
 """
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from routing import lifecycle
+from routing import joint, lifecycle
 from routing.auth import Actor
-from routing.models import Department, Region, Reporter, Ticket
+from routing.models import AssistTask, Department, Region, Reporter, Ticket
 from routing.regions import get_region, subtree_ids
 from routing.timeutil import utcnow
 from routing.views import ticket_colour
@@ -29,6 +31,7 @@ STAFF_QUEUES = ("todo", "in_progress", "near_deadline", "overdue", "all")
 OPEN = sorted(lifecycle.OPEN_STATES)
 NEAR_WINDOW = timedelta(days=12)  # candidates for "yellow": the colour itself is decided per ticket
 PAGE_SIZE = 30
+ASSIST_LIMIT = 1000  # the task queue sorts in Python over at most this many tasks (earliest deadline first)
 
 
 def queues_for(actor: Actor) -> Tuple[str, ...]:
@@ -175,3 +178,58 @@ def department_options(session: Session) -> List[Department]:
     return list(session.execute(
         select(Department).where(Department.active.is_(True)).order_by(Department.code)
     ).scalars())
+
+
+# ---------------------------------------------------------------------------------------- assisting tasks
+def assist_department(session: Session, actor: Actor, code: Optional[str]) -> Tuple[bool, Optional[int]]:
+    """Which department's tasks the user may list: staff their own (whatever they ask for);
+    operators and supervisors all, or the one asked for. (False, None) when nothing matches."""
+    if not actor.can("read_all"):
+        return actor.department_id is not None, actor.department_id
+    if not code:
+        return True, None
+    dept = session.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+    return (True, dept.id) if dept is not None else (False, None)
+
+
+@dataclass
+class AssistPage:
+    rows: List[Dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+    truncated: int  # the limit when the list was cut there, else 0
+
+
+def list_assists(session: Session, actor: Actor, states: Tuple[str, ...], department: Optional[str] = None,
+                 overdue_only: bool = False, page: int = 1, now: Optional[datetime] = None,
+                 page_size: int = PAGE_SIZE) -> AssistPage:
+    """Tasks as routing.joint.department_tasks lists them (the API's queue), overdue first
+    (routing.joint.is_task_overdue), then by deadline; with the colour of the open ones."""
+    now = now or utcnow()
+    ok, dept_id = assist_department(session, actor, department)
+    tasks = joint.department_tasks(session, dept_id, states, limit=ASSIST_LIMIT) if ok else []
+    rows = [{"task": t, "overdue": joint.is_task_overdue(t, now), "colour": joint.task_colour(t, now)} for t in tasks]
+    if overdue_only:
+        rows = [r for r in rows if r["overdue"]]
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    rows.sort(key=lambda r: (not r["overdue"], r["task"].deadline_at or far, r["task"].id))
+    page = max(1, page)
+    pages = max(1, (len(rows) + page_size - 1) // page_size)
+    return AssistPage(rows[(page - 1) * page_size: page * page_size], len(rows), page, pages,
+                      ASSIST_LIMIT if len(tasks) >= ASSIST_LIMIT else 0)
+
+
+def assist_counts(session: Session, actor: Actor, now: Optional[datetime] = None) -> Dict[str, int]:
+    """The 协办任务 badge: the open tasks the user sees, and those past their deadline (an open
+    task past its deadline is overdue, routing.joint.is_task_overdue)."""
+    now = now or utcnow()
+    ok, dept_id = assist_department(session, actor, None)
+    if not ok:
+        return {}
+    conds: List[Any] = [AssistTask.state == joint.TASK_OPEN]
+    if dept_id is not None:
+        conds.append(AssistTask.department_id == dept_id)
+    count = select(func.count()).select_from(AssistTask)
+    return {"assists": session.execute(count.where(*conds)).scalar_one(),
+            "assists_overdue": session.execute(count.where(*conds, AssistTask.deadline_at < now)).scalar_one()}

@@ -3,38 +3,37 @@ notes, history), transcript entry, dashboard, training candidates.
 
 Plain HTML forms posting to the server (POST → redirect → GET, a one-shot flash message in a
 cookie); every form carries the session's CSRF token. Handlers are synchronous (FastAPI runs
-them in its thread pool) so a slow NLU call does not block other requests.
+them in its thread pool) so a slow NLU call does not block other requests. What the pages share
+(templates, flash, login and CSRF checks, refusals as messages) is in routing.console.web; joint
+handling (the 协办部门 section's forms, the 协办任务 queue) in routing.console.assists.
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from pathlib import Path
 from typing import Any, Dict, List, Optional
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from routing import lifecycle
 from routing.api.deps import get_session, get_settings
 from routing.catalog import load_catalog
+from routing.console import assists
 from routing.console import auth as console_auth
 from routing.console.dashboard import dashboard as dashboard_data
 from routing.console.highlight import by_offsets, by_values
-from routing.console.queries import (Filters, department_options, list_queue, queue_counts, queues_for,
-                                     region_options)
-from routing.console.texts import msg, name, texts
+from routing.console.queries import Filters, department_options, list_queue, queues_for, region_options
+from routing.console.texts import msg, name
+from routing.console.web import (STATIC_DIR, _csrf_ok, _safe_next, current_login, error_page, redirect, render,
+                                 ticket_post, to_login)
 from routing.errors import Forbidden, NotFound, ServiceError
-from routing.lifecycle import IllegalTransition
 from routing.models import Department, Ticket
 from routing.regions import ancestors
 from routing.service import ACTION_PERMISSIONS, CHANNELS
 from routing.settings import Settings
-from routing.timeutil import to_local, utcnow
+from routing.timeutil import utcnow
 from routing.triage.candidates import candidate_view, query_candidates, to_csv, to_json
 from routing.triage.nlu import NLUClient, NLUError
 from routing.triage.parse import TranscriptError, parse_bytes, parse_document
@@ -42,104 +41,13 @@ from routing.triage.review import FIELDS, ReviewService, candidates_for
 from routing.triage.service import TriageService, triage_record_view
 from routing.views import event_view, ticket_colour, ticket_view
 
-HERE = Path(__file__).resolve().parent
-STATIC_DIR = HERE / "static"
-FLASH_COOKIE = "console_flash"
+__all__ = ["router", "STATIC_DIR"]
+
 # Lifecycle actions offered on the ticket page (confirm/review have their own buttons).
 PAGE_ACTIONS = ("dispatch", "accept", "progress", "return", "escalate", "resolve", "close", "reopen", "merge")
 
 router = APIRouter(include_in_schema=False)
-
-
-def _fmt_time(value: Optional[datetime], with_seconds: bool = False) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return to_local(value).strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
-
-
-def _pct(value: Optional[float]) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def _num(value: Optional[float], digits: int = 2) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]),
-                  trim_blocks=True, lstrip_blocks=True)
-env.filters.update(time=_fmt_time, pct=_pct, num=_num, tojson_pretty=lambda v: json.dumps(v, ensure_ascii=False))
-env.globals.update(name=name, T=texts)
-
-
-def render(request: Request, template: str, login: Optional[console_auth.ConsoleLogin] = None, status: int = 200,
-           session: Optional[Session] = None, **ctx: Any) -> HTMLResponse:
-    flash = _read_flash(request)
-    counts: Dict[str, int] = {}
-    if login is not None and session is not None:
-        try:
-            counts = queue_counts(session, login.actor)
-        except Exception:  # pragma: no cover - the badges must never break a page
-            counts = {}
-    actor = login.actor if login is not None else None
-    html = env.get_template(template).render(
-        request=request, login=login, user=login.user if login else None, actor=actor,
-        csrf=login.csrf if login else "", flash=flash, counts=counts,
-        queues=queues_for(actor) if actor else (), path=request.url.path, **ctx)
-    response = HTMLResponse(html, status_code=status)
-    if flash is not None:
-        response.delete_cookie(FLASH_COOKIE, path="/")
-    return response
-
-
-def _read_flash(request: Request) -> Optional[Dict[str, str]]:
-    raw = request.cookies.get(FLASH_COOKIE)
-    if not raw:
-        return None
-    try:
-        data = json.loads(unquote(raw))
-        return {"kind": str(data.get("kind", "ok")), "text": str(data.get("text", ""))}
-    except (ValueError, AttributeError):
-        return None
-
-
-def redirect(url: str, flash: Optional[str] = None, kind: str = "ok") -> RedirectResponse:
-    response = RedirectResponse(url, status_code=303)
-    if flash:
-        response.set_cookie(FLASH_COOKIE, quote(json.dumps({"kind": kind, "text": flash[:500]}, ensure_ascii=False)),
-                            path="/", httponly=True, samesite="lax", max_age=60)
-    return response
-
-
-def _safe_next(target: Optional[str]) -> str:
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
-def current_login(request: Request, session: Session) -> Optional[console_auth.ConsoleLogin]:
-    login = console_auth.load_session(session, request.cookies.get(console_auth.COOKIE))
-    return login
-
-
-def to_login(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-
-
-def error_page(request: Request, login: Optional[console_auth.ConsoleLogin], session: Session, status: int,
-               message: str) -> HTMLResponse:
-    return render(request, "error.html", login, status=status, session=session, status_code=status, message=message)
-
-
-def _csrf_ok(login: console_auth.ConsoleLogin, token: Optional[str]) -> bool:
-    import hmac
-
-    return bool(token) and hmac.compare_digest(str(token), login.csrf)
+router.include_router(assists.router)  # joint handling: the 协办 forms and the task queue
 
 
 def _set_session_cookie(response: Response, token: str, settings: Settings) -> None:
@@ -291,7 +199,7 @@ def ticket_page(number: str, request: Request, session: Session = Depends(get_se
     service = ReviewService(session, settings)
     try:
         ticket = service.load(number)
-        service.check_visible(actor, ticket)
+        service.check_visible(actor, ticket, allow_assisting=True)  # an assisting department sees it too
     except NotFound:
         return error_page(request, login, session, 404, msg("ticket_not_found", number=number))
     except Forbidden as exc:
@@ -307,37 +215,23 @@ def ticket_page(number: str, request: Request, session: Session = Depends(get_se
     by_domain: Dict[str, List[Any]] = {}
     for et in catalog:
         by_domain.setdefault(et.domain, []).append(et)
+    # staff of an assisting department (not the lead) see the ticket and their task, not the lead's work
+    lead_side = actor.can("read_all") or ticket.department_id == actor.department_id
     can_review = actor.can("dispatch") and ticket.state in ({lifecycle.AWAITING_REVIEW} | lifecycle.OPEN_STATES)
     suggest_merge = (triage or {}).get("duplicate_of") or (ticket.duplicate_of.number if ticket.duplicate_of else None)
+    dispatch_departments = _dispatch_departments(session, ticket) if actor.can("dispatch") else None
     return render(
         request, "ticket.html", login, session=session, ticket=ticket, view=ticket_view(ticket, now=now),
         triage=triage, segments=_text_segments(ticket, triage), events=_event_rows(ticket, dept_names),
         dept_names=dept_names, duplicates=duplicates, merged_in=merged_in, by_domain=by_domain,
-        regions=region_options(session), actions=_allowed_actions(actor, ticket), can_review=can_review,
-        can_note=actor.can("progress") or actor.can("dispatch"),
-        dispatch_departments=_dispatch_departments(session, ticket) if actor.can("dispatch") else None,
+        regions=region_options(session), actions=_allowed_actions(actor, ticket) if lead_side else [],
+        can_review=can_review, can_note=lead_side and (actor.can("progress") or actor.can("dispatch")),
+        lead_side=lead_side, joint=assists.ticket_section(
+            service, actor, ticket, now, lambda: dispatch_departments or _dispatch_departments(session, ticket)),
+        dispatch_departments=dispatch_departments,
         candidates=[candidate_view(c) for c in candidates_for(session, ticket)], suggest_merge=suggest_merge,
         colour=ticket_colour(ticket, now), levels=("grid", "village-community", "township", "county", "city"),
     )
-
-
-def _ticket_post(request: Request, session: Session, number: str, csrf: str, work: Any, done: str) -> Response:
-    login = current_login(request, session)
-    if login is None:
-        return to_login(request)
-    if not _csrf_ok(login, csrf):
-        return error_page(request, login, session, 403, msg("stale_form"))
-    url = f"/tickets/{quote(number)}"
-    try:
-        message = work(login.actor) or done
-        session.commit()
-    except NotFound as exc:
-        session.rollback()
-        return error_page(request, login, session, 404, exc.message)
-    except (ServiceError, IllegalTransition) as exc:
-        session.rollback()
-        return redirect(url, getattr(exc, "message", str(exc)), "error")
-    return redirect(url, message)
 
 
 @router.post("/tickets/{number}/review")
@@ -352,6 +246,7 @@ def ticket_review(number: str, request: Request, csrf: str = Form(""), op: str =
     def work(actor: Any) -> str:
         ticket = service.load(number, for_update=True)
         before = len(ticket.events)
+        tasks_before = assists.task_ids(ticket)
         ticket, written = service.correct(actor, number, note=note or None, ticket=ticket, **corrections)
         changed = len(ticket.events) > before
         parts = []
@@ -361,11 +256,12 @@ def ticket_review(number: str, request: Request, csrf: str = Form(""), op: str =
             service.confirm(actor, number, note=None)
             return msg("separator").join([msg("confirmed")] + parts)
         if op == "confirm_dispatch":
-            service.confirm(actor, number, dispatch=True, department_code=department_code or None)
+            ticket = service.confirm(actor, number, dispatch=True, department_code=department_code or None)
+            parts += assists.called_in(ticket, tasks_before)
             return msg("separator").join([msg("confirmed_dispatched")] + parts)
         return msg("separator").join([msg("saved")] + parts) if changed else msg("unchanged")
 
-    return _ticket_post(request, session, number, csrf, work, msg("saved"))
+    return ticket_post(request, session, number, csrf, work, msg("saved"))
 
 
 @router.post("/tickets/{number}/action")
@@ -380,17 +276,21 @@ def ticket_action(number: str, request: Request, csrf: str = Form(""), action: s
             raise NotFound(msg("unknown_action", action=action), "unknown_action")
         payload = {k: v for k, v in {"note": note, "reason": reason, "reply": reply, "department_code": department_code,
                                      "level": level, "into": into.strip()}.items() if v}
-        service.act(actor, number, action, payload)
-        return msg("action_done", action=name("actions", action))
+        tasks_before = assists.task_ids(service.load(number)) if action == "dispatch" else set()
+        ticket = service.act(actor, number, action, payload)
+        parts = [msg("action_done", action=name("actions", action))]
+        if action == "dispatch":
+            parts += assists.called_in(ticket, tasks_before)
+        return msg("separator").join(parts)
 
-    return _ticket_post(request, session, number, csrf, work, msg("action_done", action=name("actions", action)))
+    return ticket_post(request, session, number, csrf, work, msg("action_done", action=name("actions", action)))
 
 
 @router.post("/tickets/{number}/note")
 def ticket_note(number: str, request: Request, csrf: str = Form(""), text: str = Form(""),
                 session: Session = Depends(get_session), settings: Settings = Depends(get_settings)) -> Response:
     service = ReviewService(session, settings)
-    return _ticket_post(request, session, number, csrf,
+    return ticket_post(request, session, number, csrf,
                         lambda actor: service.add_note(actor, number, text) and msg("note_added"), msg("note_added"))
 
 

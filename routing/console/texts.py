@@ -8,6 +8,7 @@ from typing import Any, Dict
 import yaml
 
 from routing.catalog import load_catalog
+from routing.joint import TASK_STATE_NAMES
 from routing.lifecycle import STATE_NAMES
 
 TEXTS_PATH = Path(__file__).with_name("texts.yml")
@@ -17,6 +18,7 @@ TEXTS_PATH = Path(__file__).with_name("texts.yml")
 def texts() -> Dict[str, Any]:
     data = yaml.safe_load(TEXTS_PATH.read_text(encoding="utf-8")) or {}
     data["states"] = dict(STATE_NAMES)
+    data["assist_states"] = dict(TASK_STATE_NAMES)
     data["types"] = {t.code: t.name for t in load_catalog()}
     return data
 

@@ -18,6 +18,8 @@ USERS: Dict[str, tuple] = {
     "sup1": ("supervisor", None, "督办老李"),
     "staff_police": ("staff", "430104-GA", "岳麓公安"),
     "staff_edu": ("staff", "430102-JY", "芙蓉教育"),
+    "staff_zj": ("staff", "430104-ZJ", "岳麓住建"),  # assists on 违法建设 (joint handling)
+    "staff_lead": ("staff", "430104001-ZFZD", "岳麓街道执法"),  # leads 违法建设 in 岳麓街道
 }
 TOKENS: Dict[str, tuple] = {
     "operator": ("console-op-token-0123456789abcdef", "operator", None),
@@ -25,4 +27,5 @@ TOKENS: Dict[str, tuple] = {
     "intake": ("console-intake-token-0123456789abcd", "intake", None),
     "staff_police": ("console-police-token-0123456789abcd", "staff", "430104-GA"),
     "staff_edu": ("console-edu-token-0123456789abcdefg", "staff", "430102-JY"),
+    "staff_zj": ("console-zj-token-0123456789abcdefghi", "staff", "430104-ZJ"),
 }

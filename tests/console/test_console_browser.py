@@ -1,5 +1,6 @@
 """Console flows in a real headless Chromium (Selenium): log in, review a draft, correct its type,
-dispatch, see the history; department staff cannot open another department's ticket.
+dispatch, see the history; a ticket with assisting departments (协办部门); department staff cannot
+open another department's ticket.
 Screenshots of the main pages go to reports/screenshots/ (SCREENSHOT_DIR=docs/screenshots refreshes
 the copies in the docs; quantised PNGs, small enough to commit).
 Runs on SQLite only (the flows are the same on PostgreSQL, covered over HTTP elsewhere)."""
@@ -11,6 +12,7 @@ import pytest
 
 from console_env import PASSWORD, SCREENSHOTS
 from demo_data import seed_dashboard
+from joint_data import ZJ, ZJ_NAME, ZRZY, ZRZY_NAME, joint_ticket, make_overdue
 
 WAIT = 30  # seconds: a hang guard for page loads, not a speed requirement
 
@@ -131,6 +133,28 @@ def test_operator_reviews_corrects_and_dispatches_a_draft(backend, server, brows
     wait_for(d, lambda d: d.find_element(By.ID, "kpis"))
     assert "办结率" in d.page_source and len(d.find_elements(By.CSS_SELECTOR, "figure.chart svg")) >= 4
     shot(d, "04-dashboard")
+
+    # joint handling: a ticket with assisting departments, one of them overdue; waive one in the page
+    joint = joint_ticket(server, "browser")
+    make_overdue(server, joint, ZJ)
+    assert op_api.post(f"/api/tickets/{joint}/assists", json={"department_code": "430104-GA",
+                                                              "note": "现场维持秩序"}).status_code == 201
+    d.get(base + f"/tickets/{joint}")
+    section = wait_for(d, lambda d: d.find_element(By.ID, "assists"))
+    assert ZJ_NAME in section.text and ZRZY_NAME in section.text and "已超期" in section.text
+    assert d.find_elements(By.CSS_SELECTOR, f"#assist-{ZJ} .dot-red")
+    waive = d.find_element(By.CSS_SELECTOR, f"#assist-{ZRZY} form.assist-waive")
+    waive.find_element(By.NAME, "reason").send_keys("不涉及用地审批")
+    waive.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    flash = wait_for(d, lambda d: d.find_element(By.CSS_SELECTOR, ".flash-ok"))
+    assert ZRZY_NAME in flash.text and "免除" in flash.text
+    assert "不涉及用地审批" in d.find_element(By.ID, f"assist-{ZRZY}").text
+    shot(d, "08-ticket-assists")
+    d.find_element(By.ID, "nav-assists").click()  # the 协办任务 queue: the overdue task first
+    first_row = wait_for(d, lambda d: d.find_element(By.CSS_SELECTOR, "#assist-table tbody tr"))
+    assert "assist-overdue" in first_row.get_attribute("class")
+    assert d.find_elements(By.CSS_SELECTOR, f'tr.assist-overdue[data-ticket="{joint}"][data-department="{ZJ}"]')
+    shot(d, "09-assist-queue")
 
     # department staff: their own queue, not another department's ticket
     login(d, base, "staff_edu")
