@@ -17,6 +17,7 @@ import hashlib
 import logging
 import time
 from typing import Any, Dict, List, Optional
+from urllib.parse import quote
 
 import httpx
 
@@ -34,11 +35,12 @@ class BackendUnavailable(BackendError):
 
 
 class BackendRejected(BackendError):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, details: Any = None):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.details = details if isinstance(details, dict) else {}
 
 
 def idempotency_key(*parts: str) -> str:
@@ -93,7 +95,7 @@ class BackendClient:
                     body = {}
                 body = body if isinstance(body, dict) else {}
                 raise BackendRejected(response.status_code, str(body.get("error", "error")),
-                                      str(body.get("message", response.text[:200])))
+                                      str(body.get("message", response.text[:200])), body.get("details"))
             return response.json()
         raise BackendUnavailable(str(last))
 
@@ -148,3 +150,30 @@ class BackendClient:
         body = self._proof(number, channel_identity, phone_tail)
         body["note"] = note
         return self._request("POST", "/api/reporter/reopen", json=body, key=key)
+
+    # ------------------------------------------------------------------ grid staff (网格员)
+    @staticmethod
+    def _staff_path(identity: str, *rest: str) -> str:
+        # identities hold ':' and '+' (sms:+8613800001111): one quoted path segment
+        return "/".join([f"/api/staff/by-identity/{quote(identity, safe='')}", *rest])
+
+    def staff_by_identity(self, identity: str, retry: bool = True) -> Optional[Dict[str, Any]]:
+        """The grid worker with this channel identity, or None when there is none (404)."""
+        try:
+            return self._request("GET", self._staff_path(identity), retry=retry)
+        except BackendRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def staff_todo(self, identity: str, limit: int = 10) -> Dict[str, Any]:
+        return self._request("GET", self._staff_path(identity, "tickets"), params={"limit": limit})
+
+    def staff_report(self, identity: str, body: Dict[str, Any], key: str) -> Dict[str, Any]:
+        """A patrol report (``resolve_on_spot`` closes it in one step); safe to retry with `key`."""
+        return self._request("POST", self._staff_path(identity, "reports"), json=body, key=key)
+
+    def staff_act(self, identity: str, number: str, action: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        """accept / progress / resolve / escalate; not retried (the transitions are not idempotent)."""
+        return self._request("POST", self._staff_path(identity, "tickets", quote(number, safe=""), action),
+                             json=body or None, retry=False)

@@ -4,7 +4,8 @@ A daemon thread in the action server (started when the ``actions`` package is im
 ``rasa run actions`` / ``python -m rasa_sdk``; ``ACTIONS_OUTBOX_WORKER=0`` turns it off) runs
 :func:`run_once` every ``ACTIONS_OUTBOX_INTERVAL`` seconds, and at once when a report was queued:
 
-1. every pending row is POSTed to ``/api/tickets`` with its original Idempotency-Key — if the
+1. every pending row is POSTed to ``/api/tickets`` (a grid worker's report: to their
+   ``/api/staff/by-identity/…/reports``, actions.filing.send) with its original Idempotency-Key — if the
    backend had in fact created the ticket before it failed to answer, it replays that ticket, so
    there is still exactly one;
 2. every delivered row whose resident has not heard the number yet is announced through the
@@ -24,6 +25,7 @@ import httpx
 
 from actions import settings as settings_module
 from actions.backend_client import BackendClient, BackendRejected, BackendUnavailable
+from actions.filing import send
 from actions.outbox import Entry, Outbox
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,7 @@ def run_once(outbox: Outbox, client: BackendClient, notifier: Optional[RasaNotif
     delivered = 0
     for entry in outbox.due_for_delivery():
         try:
-            response = client.create_ticket(entry.payload, entry.key)
+            response = send(client, entry.kind, entry.payload, entry.key)
         except BackendUnavailable as exc:
             outbox.mark_failed(entry.key, str(exc), base_delay)
             logger.info("outbox: backend still unavailable (%s); %s waits", exc, entry.key)

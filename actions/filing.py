@@ -90,11 +90,21 @@ def report_payload(tracker: Tracker, domain: Dict[str, Any]) -> Dict[str, Any]:
     return payload
 
 
+STAFF_REPORT = "staff_report"  # outbox kind: a grid worker's patrol report, payload {identity, body}
+
+
+def send(client: BackendClient, kind: str, payload: Dict[str, Any], key: str) -> Dict[str, Any]:
+    """The one place that knows which endpoint takes which kind of filing (now or from the outbox)."""
+    if kind == STAFF_REPORT:
+        return client.staff_report(payload["identity"], payload["body"], key)
+    return client.create_ticket(payload, key)
+
+
 async def file_ticket(tracker: Tracker, payload: Dict[str, Any], key: str, kind: str) -> Filing:
     """Open the ticket now, or queue it durably when the backend cannot be reached."""
     client = BackendClient()
     try:
-        ticket = await asyncio.to_thread(client.create_ticket, payload, key)
+        ticket = await asyncio.to_thread(send, client, kind, payload, key)
         return Filing("filed", ticket)
     except BackendRejected as exc:
         if exc.code == "unknown_region" and payload.get("region_code"):

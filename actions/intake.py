@@ -1,6 +1,9 @@
 """The report: what the bot understood, the form that asks only for what is missing, the
 read-back, and free-text corrections.
 
+A recognised grid worker (actions.staff) gets the same flow, terser: their grid is the place
+unless they name one, no time / phone / anonymity questions, and the read-back offers 格内解决.
+
 Flow (bot/data/intake.yml, bot/data/events_rules.yml):
   <event intent> → [utter_emergency_numbers] → action_start_report → report_form → action_read_back
   → "确认" → action_submit_report (actions.submit) | "不对，是在幸福小区东门" → action_correct_report
@@ -19,8 +22,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import context, settings as settings_module
+from actions import context, settings as settings_module, staff as staff_module
 from actions.filing import UNKNOWN, attachments_from
+from actions.staff_commands import on_spot_sentence
 from routing.catalog import load_catalog
 
 logger = logging.getLogger(__name__)
@@ -36,9 +40,11 @@ NOT_A_PLACE_INTENTS = {"deny", "affirm", "greet", "thanks", "out_of_scope", "sta
 _SPLIT = re.compile(r"(?:另外|还有就是|还有一个|还有|此外|同时|以及|顺便|再有|；|;|。)")
 MULTI_MIN_CONFIDENCE = 0.5
 RANKING_MIN_CONFIDENCE = 0.1
+MAX_ATTACHMENTS = 20  # the backend's limit per ticket
 REPORT_SLOTS = ("event_type", "event_confidence", "report_text", "report_normalised", "report_id", "location",
                 "region_code", "coordinates", "party", "incident_time", "urgent", "other_issues", "attachments",
-                "stage", "pending_text", "pending_entities", "requested_slot")
+                "stage", "pending_text", "pending_entities", "pending_coordinates", "pending_attachments",
+                "requested_slot")
 
 
 def _best_location(values: List[str]) -> Optional[str]:
@@ -170,23 +176,29 @@ class ActionStartReport(Action):
         text = context.latest_text(tracker)
         normalised = context.latest_normalised(tracker)
         pending = tracker.get_slot("pending_text")
+        pending_entities = list(tracker.get_slot("pending_entities") or [])
         if context.is_payload(text):
             # a button press (clarifying question): the report is what was written before
             text = normalised = pending or ""
-            message["entities"] = tracker.get_slot("pending_entities") or []
+            message["entities"] = pending_entities
             message["location_resolution"] = None
-        elif pending:
-            # several messages: the unclear first one and this one describe the same problem
-            text, normalised = f"{pending}\n{text}", f"{pending}\n{normalised}"
-            message["entities"] = list(tracker.get_slot("pending_entities") or []) + list(message.get("entities") or [])
+        else:
+            # several messages (an unclear one, a shared location, a photo, then the problem)
+            # describe the same report
+            if pending:
+                text, normalised = f"{pending}\n{text}", f"{pending}\n{normalised}"
+            message["entities"] = pending_entities + list(message.get("entities") or [])
         event_type = catalog[intent] if intent in catalog else None
         if event_type is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
+        staff, events = await staff_module.recognise(tracker)
         filled = slots_from_message(message)
-        if not filled.get("phone") and context.channel_phone(tracker):
+        if staff:
+            filled.update(staff_place(staff, filled))
+        elif not filled.get("phone") and context.channel_phone(tracker):
             filled["phone"] = context.channel_phone(tracker)
-        events: List[EventType] = [SlotSet(name, None) for name in REPORT_SLOTS]
+        events += [SlotSet(name, None) for name in REPORT_SLOTS]
         events += [
             SlotSet("event_type", event_type.code),
             SlotSet("event_confidence", round(confidence, 4)),
@@ -194,8 +206,9 @@ class ActionStartReport(Action):
             SlotSet("report_normalised", normalised),
             SlotSet("report_id", _report_id(tracker)),
             SlotSet("urgent", bool(event_type.urgent or event_type.emergency)),
-            SlotSet("coordinates", _coordinates(tracker)),
-            SlotSet("attachments", attachments_from(context.latest_metadata(tracker))),
+            SlotSet("coordinates", _coordinates(tracker) or tracker.get_slot("pending_coordinates")),
+            SlotSet("attachments", (list(tracker.get_slot("pending_attachments") or []) +
+                                    attachments_from(context.latest_metadata(tracker)))[:MAX_ATTACHMENTS]),
             SlotSet("fallback_count", 0.0),
         ]
         events += [SlotSet(k, v) for k, v in filled.items()]
@@ -203,6 +216,8 @@ class ActionStartReport(Action):
             # the numbers went out first (rule); now only the place, then the urgent ticket
             dispatcher.utter_message(response="utter_emergency_filing")
             return events
+        if staff:
+            return events  # terse: the read-back says what was understood
         values = {k: filled.get(k) for k in ("location", "party", "incident_time")}
         details = details_text(domain, tracker, values)
         dispatcher.utter_message(response="utter_report_understood", event_name=event_type.name,
@@ -217,12 +232,25 @@ class ActionStartReport(Action):
         return events
 
 
+def staff_place(staff: Dict[str, Any], filled: Dict[str, Any]) -> Dict[str, Any]:
+    """A worker's report is placed by the backend: the community or grid the place names, else
+    their first grid — never the NLU's district code, which would send a patrol finding to the
+    district. Without a place the worker's grid is the place."""
+    if filled.get("location"):
+        return {"region_code": None}
+    name, code = staff_module.default_grid(staff)
+    return {"location": name, "region_code": code}
+
+
 def correction_events(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
                       allow_type_change: bool = False) -> List[EventType]:
     """Slot changes a correction message names; nothing else changes."""
     message = tracker.latest_message or {}
     intent, confidence = context.latest_intent(tracker)
     changes = slots_from_message(message)
+    staff = staff_module.profile(tracker)
+    if staff and changes.get("location"):
+        changes.update(staff_place(staff, changes))
     if intent == "stay_anonymous":
         changes.update({"anonymous": True, "phone": None})
     if not changes and intent == "inform" and tracker.get_slot("stage") == "confirm":
@@ -256,6 +284,8 @@ class ValidateReportForm(FormValidationAction):
             return slots
         if et is not None and et.needs_party:
             slots.append("party")
+        if staff_module.profile(tracker):
+            return slots  # a worker on patrol: found now, and never anonymous
         if et is not None and et.needs_time:
             slots.append("incident_time")
         if not tracker.get_slot("anonymous"):
@@ -393,11 +423,37 @@ def read_back(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Domain
     """The summary with 确认 / 修改 buttons. `slots` overrides values not yet in the tracker."""
     view = _SlotView(tracker, slots or {})
     details = details_text(domain, view)  # type: ignore[arg-type]
+    if staff_module.profile(tracker):
+        staff_read_back(dispatcher, view, details)
+        return
     contact = contact_text(domain, view)  # type: ignore[arg-type]
     sep = context.text_of(domain, "utter_fragment_separator")
     body = sep.join(p for p in (details, contact) if p)
     dispatcher.utter_message(response="utter_summary", event_name=context.event_name(view.get_slot("event_type")) or "",
                              details=body)
+
+
+def staff_read_back(dispatcher: CollectingDispatcher, view: "_SlotView", details: str) -> None:
+    """上报 or 格内解决; when the report says it was handled on the spot, 格内解决 comes first."""
+    event_name = context.event_name(view.get_slot("event_type")) or ""
+    note = on_spot_sentence(view.get_slot("report_text") or "")
+    if note:
+        dispatcher.utter_message(response="utter_staff_summary_on_spot", event_name=event_name, details=details,
+                                 note=note)
+    else:
+        dispatcher.utter_message(response="utter_staff_summary", event_name=event_name, details=details)
+
+
+class ActionAskParty(Action):
+    """The form's question for the other party: the terse one for a grid worker."""
+
+    def name(self) -> Text:
+        return "action_ask_party"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        staff = staff_module.profile(tracker)
+        dispatcher.utter_message(response="utter_staff_ask_party" if staff else "utter_ask_party")
+        return []
 
 
 class _SlotView:
@@ -448,8 +504,8 @@ class ActionCorrectReport(Action):
 
 
 class ActionKeepContext(Action):
-    """Details before the problem ("在幸福小区", "我要匿名"): kept for the report that follows, and
-    the resident is asked what happened."""
+    """Details before the problem ("在幸福小区", "我要匿名", a shared location, a photo): kept for
+    the report that follows, and the resident is asked what happened."""
 
     def name(self) -> Text:
         return "action_keep_context"
@@ -461,9 +517,18 @@ class ActionKeepContext(Action):
             events.append(SlotSet("anonymous", True))
         text = context.latest_text(tracker)
         entities = list((tracker.latest_message or {}).get("entities") or [])
-        if intent == "inform" and text and not context.is_payload(text):
-            pending = tracker.get_slot("pending_text")
-            events += [SlotSet("pending_text", f"{pending}\n{text}" if pending else text),
-                       SlotSet("pending_entities", list(tracker.get_slot("pending_entities") or []) + entities)]
+        if intent == "inform":
+            if text and not context.is_payload(text):
+                pending = tracker.get_slot("pending_text")
+                events.append(SlotSet("pending_text", f"{pending}\n{text}" if pending else text))
+            if entities:  # a written place, or the place of a shared location (/inform{"location": …})
+                events.append(SlotSet("pending_entities", list(tracker.get_slot("pending_entities") or []) + entities))
+        coordinates = _coordinates(tracker)
+        if coordinates:
+            events.append(SlotSet("pending_coordinates", coordinates))
+        attachments = attachments_from(context.latest_metadata(tracker))
+        if attachments:
+            events.append(SlotSet("pending_attachments",
+                                  (list(tracker.get_slot("pending_attachments") or []) + attachments)[:MAX_ATTACHMENTS]))
         dispatcher.utter_message(response="utter_ask_problem")
         return events

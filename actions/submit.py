@@ -2,16 +2,16 @@
 number, the department and the deadline — now, or when the outbox delivers it."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import context, settings as settings_module
+from actions import context, settings as settings_module, staff as staff_module
 from actions.backend_client import idempotency_key
-from actions.filing import deadline_text, department_name, file_ticket, report_payload
+from actions.filing import STAFF_REPORT, deadline_text, department_name, file_ticket, report_payload
 from actions.intake import REPORT_SLOTS
 from actions.outbox import Outbox
 from routing.catalog import load_catalog
@@ -29,16 +29,38 @@ def _reset() -> List[EventType]:
     return [SlotSet(name, None) for name in REPORT_SLOTS if name != "requested_slot"]
 
 
-async def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+def _filing_of(tracker: Tracker, payload: Dict[str, Any], on_spot_note: Optional[str]) -> Tuple[str, Dict[str, Any]]:
+    """(outbox kind, payload): a grid worker's report goes to their own endpoint, where the
+    backend makes them the reporter and may close it on the spot (小事格内解决)."""
+    identity = context.channel_identity(tracker)
+    if not staff_module.profile(tracker) or not identity:
+        return "report", payload
+    body = {k: v for k, v in payload.items() if k != "reporter"}
+    if on_spot_note:
+        body.update(resolve_on_spot=True, note=on_spot_note)
+    return STAFF_REPORT, {"identity": identity, "body": body}
+
+
+def _filed_response(payload: Dict[str, Any], kind: str, on_spot_note: Optional[str]) -> str:
+    if payload.get("urgent") and _is_emergency(payload):
+        return "utter_emergency_ticket_filed"
+    if kind == STAFF_REPORT:
+        return "utter_staff_on_spot_closed" if on_spot_note else "utter_staff_reported"
+    return "utter_ticket_filed"
+
+
+async def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                        on_spot_note: Optional[str] = None) -> List[EventType]:
+    """File the report; `on_spot_note`: a grid worker resolved it on the spot with this note."""
     payload = report_payload(tracker, domain)
     report_id = tracker.get_slot("report_id") or context.latest_text(tracker)
     key = idempotency_key("report", tracker.sender_id, str(report_id))
-    filing = await file_ticket(tracker, payload, key, "report")
+    kind, filed = _filing_of(tracker, payload, on_spot_note)
+    filing = await file_ticket(tracker, filed, key, kind)
     others = tracker.get_slot("other_issues") or []
     if filing.status == "filed":
         ticket = filing.ticket or {}
-        announce(dispatcher, domain, ticket, "utter_emergency_ticket_filed" if payload.get("urgent") and
-                 _is_emergency(payload) else "utter_ticket_filed")
+        announce(dispatcher, domain, ticket, _filed_response(payload, kind, on_spot_note))
         events: List[EventType] = _reset() + [SlotSet("ticket_number", ticket.get("number"))]
     elif filing.status == "queued":
         dispatcher.utter_message(response="utter_ticket_queued")

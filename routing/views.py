@@ -158,6 +158,22 @@ def ticket_summary(ticket: Ticket, now: Optional[datetime] = None) -> Dict[str, 
     }
 
 
+TODO_EXCERPT_CHARS = 60
+
+
+def staff_todo_row(ticket: Ticket, now: Optional[datetime] = None) -> Dict[str, Any]:
+    """A row of a grid worker's to-do list (我的待办): the list row plus what the worker needs to
+    go and look — the place as reported, the start of the text, the state's name. Still no
+    reporter: the worker calls the resident through the ticket page, not from a chat list."""
+    text = " ".join((ticket.original_text or "").split())
+    return {
+        **ticket_summary(ticket, now),
+        "state_name": STATE_NAMES.get(ticket.state, ticket.state),
+        "location_text": ticket.location_text,
+        "excerpt": text[:TODO_EXCERPT_CHARS] + ("…" if len(text) > TODO_EXCERPT_CHARS else ""),
+    }
+
+
 def reporter_view(ticket: Ticket, now: Optional[datetime] = None) -> Dict[str, Any]:
     now = now or utcnow()
     history: List[Dict[str, Any]] = []

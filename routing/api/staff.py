@@ -18,7 +18,7 @@ from routing.lifecycle import STATES
 from routing.service import CHANNELS, AttachmentInput, NewTicket, TicketService
 from routing.settings import Settings
 from routing.timeutil import utcnow
-from routing.views import ticket_summary, ticket_view
+from routing.views import staff_todo_row, ticket_view
 
 router = APIRouter(prefix="/api/staff")
 
@@ -69,7 +69,7 @@ def todo(identity: str, request: Request,
     if bad:
         raise Invalid(f"未知状态 / unknown state: {', '.join(bad)}", "bad_state")
     now = utcnow()
-    items = [ticket_summary(t, now) for t in grid.todo(session, staff, states or None, limit)]
+    items = [staff_todo_row(t, now) for t in grid.todo(session, staff, states or None, limit)]
     return {"staff": staff.code, "items": items, "total": len(items)}
 
 

@@ -212,3 +212,25 @@ def test_details_before_the_problem_are_kept_for_the_report(domain):
     report = slots_of(events)
     assert report["location"] == "幸福小区" and report["party"] == "KTV"
     assert report["report_text"] == "在幸福小区\n楼下KTV每天晚上唱到两点" and report["pending_text"] is None
+
+
+def test_a_location_and_a_photo_shared_before_the_problem_travel_with_the_report(domain):
+    from actions.intake import ActionKeepContext
+
+    shared = message('/inform{"location": "岳麓区"}', intent="inform", entities=[ent("location", "岳麓区")],
+                     metadata={"location": {"latitude": 28.18, "longitude": 112.94}})
+    msgs, events = run(ActionKeepContext(), tracker(shared), domain)
+    kept = slots_of(events)
+    assert responses(msgs) == ["utter_ask_problem"] and "pending_text" not in kept  # a payload is not words
+    photo = message("/inform", intent="inform", metadata={"attachments": [
+        {"source": "telegram", "kind": "photo", "file_id": "AgAD1", "size": 1024, "mime_type": "image/jpeg"}]})
+    _, events = run(ActionKeepContext(), tracker(photo, slots=kept), domain)
+    kept.update(slots_of(events))
+    assert kept["pending_coordinates"] == {"latitude": 28.18, "longitude": 112.94}
+    described = message("路边井盖丢了", intent="municipal_facilities", metadata={"attachments": [
+        {"source": "telegram", "kind": "photo", "file_id": "AgAD2", "size": 2048, "mime_type": "image/jpeg"}]})
+    _, events = run(ActionStartReport(), tracker(described, slots=kept), domain)
+    report = slots_of(events)
+    assert report["location"] == "岳麓区" and report["coordinates"] == {"latitude": 28.18, "longitude": 112.94}
+    assert [a["url"] for a in report["attachments"]] == ["telegram:AgAD1", "telegram:AgAD2"]
+    assert report["pending_attachments"] is None and report["pending_coordinates"] is None

@@ -103,10 +103,10 @@ def test_yes_no_questions_take_keypad_answers(channel_stack: ChannelStack):
     from channels.twilio_voice import choice_prompt
 
     call = sid()
+    signed_post(channel_stack.url, HOOK, call_params(call))  # the greeting turn (its own action call)
     channel_stack.proxy.extras[call] = [{"text": "您反映的是噪音问题，对吗？",
                                          "buttons": [{"title": "对", "payload": "/affirm"},
                                                      {"title": "不对", "payload": "/deny"}]}]
-    signed_post(channel_stack.url, HOOK, call_params(call))
     root = twiml(signed_post(channel_stack.url, HOOK, call_params(call, SpeechResult=COMPLAINT),
                              query={"event": "gather", "retry": "0"}))
     gather = gather_of(root)

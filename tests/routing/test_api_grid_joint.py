@@ -163,6 +163,9 @@ def test_staff_todo_accept_progress_resolve_escalate(server: Server) -> None:
             assert r.status_code == 200, r.text
         todo = bot.get(f"{base}/tickets").json()
         assert {a, b} <= {t["number"] for t in todo["items"]}
+        row = next(t for t in todo["items"] if t["number"] == a)
+        assert row["state_name"] == "已分流" and row["excerpt"].startswith("垃圾清运不及时")
+        assert "reporter" not in row and "original_text" not in row
         assert bot.post(f"{base}/tickets/{a}/accept").json()["state"] == "in_progress"
         assert bot.post(f"{base}/tickets/{a}/progress", json={"note": "已联系环卫"}).status_code == 200
         r = bot.post(f"{base}/tickets/{a}/resolve", json={"reply": "已清运"})
