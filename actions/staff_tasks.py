@@ -10,8 +10,9 @@ Flow (bot/data/staff_rules.yml):
 
 Which ticket: a number in the message (or the button's entity); else a list index ("办结 2") in
 the last 我的待办 list; else the only open ticket of the grid, or the one the conversation talked
-about last if it is on the list; else the form asks. A resident who gets one of these intents
-gets the clarifying question (actions.fallback) instead: the commands exist only for staff.
+about last if it is on the list; else the form asks. A resident whose words the NLU took for one
+of these commands gets their own follow-up when it is the runner-up (reopen, status, urge,
+rate), else the clarifying question (actions.fallback): the commands exist only for staff.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from actions import context, staff as staff_module, staff_commands
 from actions.backend_client import BackendClient, BackendRejected, BackendUnavailable
 from actions.fallback import ActionClarify
 from actions.filing import deadline_text, department_name
+from actions.followup import ActionRate, ActionReopen, ActionTicketStatus, ActionUrge
 from actions.submit import submit_report
 from routing.lifecycle import STATE_NAMES
 
@@ -40,6 +42,11 @@ DONE_RESPONSES = {"accept": "utter_staff_accepted", "progress": "utter_staff_pro
 # a ticket must be accepted before progress or a reply; a worker who reports either has taken it
 ACCEPT_FIRST = {"progress", "resolve"}
 TASK_SLOTS = ("staff_action", "staff_ticket", "staff_note")
+# a resident's follow-up intents and their actions (bot/data/rules.yml), for words the NLU took
+# for a staff command with the follow-up as the runner-up
+RESIDENT_FOLLOW_UPS = {"reopen": ActionReopen, "ask_status": ActionTicketStatus, "urge": ActionUrge,
+                       "rate_satisfaction": ActionRate}
+RESIDENT_MIN_CONFIDENCE = 0.1
 ESCAPE_INTENTS = {"goodbye", "request_human", "staff_todo", "greet"}
 TODO_FETCH = 50   # rows asked of the backend
 TODO_SHOWN = 10   # rows written in one message
@@ -142,7 +149,7 @@ class ActionStaffPrepare(Action):
         intent, _ = context.latest_intent(tracker)
         action = INTENT_ACTIONS.get(intent or "")
         if not staff or action is None:
-            return events + _reset() + await ActionClarify().run(dispatcher, tracker, domain)
+            return events + _reset() + await self._not_staff(dispatcher, tracker, domain)
         text = context.latest_text(tracker)
         command = staff_commands.parse("" if context.is_payload(text) else text)
         if action == ON_SPOT:
@@ -157,6 +164,19 @@ class ActionStaffPrepare(Action):
             events += listed
         return events + [SlotSet("staff_action", action), SlotSet("staff_ticket", number),
                          SlotSet("staff_note", command.note if action in NOTE_FIELDS else None)]
+
+    @staticmethod
+    async def _not_staff(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        """A resident's words the NLU took for a staff command ("说是办结了，其实没处理" read as
+        办结): the resident's own follow-up when it is the runner-up, else the clarifying question."""
+        for item in (tracker.latest_message or {}).get("intent_ranking") or []:
+            name, confidence = item.get("name"), float(item.get("confidence") or 0.0)
+            if name in INTENT_ACTIONS or name == "staff_todo":
+                continue
+            if name in RESIDENT_FOLLOW_UPS and confidence >= RESIDENT_MIN_CONFIDENCE:
+                return await RESIDENT_FOLLOW_UPS[name]().run(dispatcher, tracker, domain)
+            break
+        return await ActionClarify().run(dispatcher, tracker, domain)
 
     @staticmethod
     async def _implied(tracker: Tracker) -> "tuple[Optional[str], List[EventType]]":

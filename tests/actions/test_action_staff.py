@@ -169,6 +169,15 @@ def test_a_resident_with_a_staff_command_gets_the_clarifying_question(backend_ur
     assert responses(msgs) == ["utter_clarify"] and slots_of(events)["staff_action"] is None
 
 
+def test_a_resident_reopening_in_words_like_a_command_gets_the_reopen(backend_url, domain):
+    msg = message("说是办结了，其实根本没处理", intent="staff_resolve", confidence=0.45,
+                  ranking=[{"name": "staff_resolve", "confidence": 0.45}, {"name": "reopen", "confidence": 0.3},
+                           {"name": "sanitation", "confidence": 0.1}])
+    msg["metadata"] = {"channel_identity": "telegram:44"}
+    msgs, _ = run(ActionStaffPrepare(), tracker(msg), domain)
+    assert responses(msgs) == ["utter_no_tickets"]  # action_reopen's answer: this resident has no ticket here
+
+
 def test_resolve_by_list_index_accepts_first_then_resolves(backend_url, domain):
     number = grid_ticket(backend_url, "桃子湖社区路边垃圾")
     t = staff_tracker(backend_url, message("办结 2，已清运", intent="staff_resolve"), staff_list=["x", number])
