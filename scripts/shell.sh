@@ -17,4 +17,4 @@ if ! curl -sf "$ROUTING_URL/healthz" >/dev/null 2>&1; then
   pids+=($!)
 fi
 # --enable-api: the action server announces numbers of queued reports through the API (RASA_URL)
-rasa shell --model "$model" --endpoints bot/endpoints.yml --enable-api --port "$RASA_PORT"
+rasa shell --model "$model" --endpoints "$(python -m bot.endpoints --out var/endpoints.yml)" --enable-api --port "$RASA_PORT"

@@ -1,8 +1,9 @@
-"""Migrated, seeded test databases on SQLite and on the real PostgreSQL.
+"""Migrated, seeded test databases on SQLite and on the real PostgreSQL; the real Redis.
 
 PostgreSQL comes from ROUTING_TEST_PG_URL (default postgresql+psycopg2://postgres@127.0.0.1:5432/test);
-each session gets a fresh database, dropped afterwards. When the server is unreachable the
-PostgreSQL half is skipped locally and FAILS under CI=true.
+each session gets a fresh database, dropped afterwards. Redis comes from REDIS_TEST_URL (default
+redis://127.0.0.1:6379/0); tests keep to keys of their own prefix. When a server is unreachable
+the tests that need it are skipped locally and FAIL under CI=true.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import contextlib
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NoReturn
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -21,11 +22,30 @@ from routing.migrate import upgrade
 from routing.seed import seed_all
 
 PG_DEFAULT = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+REDIS_DEFAULT = "redis://127.0.0.1:6379/0"
 KINDS = ("sqlite", "postgresql")
 
 
 def ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def _unavailable(message: str) -> NoReturn:
+    if ci():
+        pytest.fail(message + " (CI=true: the server is required)")
+    pytest.skip(message)
+
+
+def redis_url() -> str:
+    """The test Redis, after a PING."""
+    import redis
+
+    url = os.environ.get("REDIS_TEST_URL", REDIS_DEFAULT)
+    try:
+        redis.Redis.from_url(url, socket_timeout=5).ping()
+    except redis.RedisError as exc:
+        _unavailable(f"Redis unreachable at {url}: {exc}")
+    return url
 
 
 def _pg_admin():  # type: ignore[no-untyped-def]
@@ -43,10 +63,7 @@ def create_pg_database(prefix: str) -> str:
     try:
         conn, base = _pg_admin()
     except Exception as exc:  # unreachable server
-        message = f"PostgreSQL unreachable at {os.environ.get('ROUTING_TEST_PG_URL', PG_DEFAULT)}: {exc}"
-        if ci():
-            pytest.fail(message + " (CI=true: PostgreSQL is required)")
-        pytest.skip(message)
+        _unavailable(f"PostgreSQL unreachable at {os.environ.get('ROUTING_TEST_PG_URL', PG_DEFAULT)}: {exc}")
     name = f"{prefix}_test_{uuid.uuid4().hex[:10]}"
     with conn.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
