@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions import context
 from actions.backend_client import idempotency_key
 from actions.filing import deadline_text, department_name, file_ticket, reporter
-from actions.intake import REPORT_SLOTS
+from actions.report_slots import REPORT_SLOTS
 from routing.catalog import load_catalog
 
 MAX_FAILURES = 2

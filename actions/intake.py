@@ -1,13 +1,11 @@
-"""The report: what the bot understood, the form that asks only for what is missing, the
-read-back, and free-text corrections.
+"""The report: what the bot understood, and the form that asks only for what is missing.
 
 A recognised grid worker (actions.staff) gets the same flow, terser: their grid is the place
 unless they name one, no time / phone / anonymity questions, and the read-back offers 格内解决.
 
 Flow (bot/data/intake.yml, bot/data/events_rules.yml):
   <event intent> → [utter_emergency_numbers] → action_start_report → report_form → action_read_back
-  → "确认" → action_submit_report (actions.submit) | "不对，是在幸福小区东门" → action_correct_report
-An emergency is not read back: it is filed as soon as the place is known.
+  (actions.read_back) → "确认" → action_submit_report (actions.submit)
 """
 from __future__ import annotations
 
@@ -24,7 +22,9 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, settings as settings_module, staff as staff_module
 from actions.filing import UNKNOWN, attachments_from
-from actions.staff_commands import on_spot_sentence
+from actions.read_back import correction_events
+from actions.report_slots import (REPORT_SLOTS, adcode, best_location, coordinates_of, details_text,
+                                  slots_from_message, staff_place)
 from routing.catalog import load_catalog
 
 logger = logging.getLogger(__name__)
@@ -41,28 +41,6 @@ _SPLIT = re.compile(r"(?:另外|还有就是|还有一个|还有|此外|同时|�
 MULTI_MIN_CONFIDENCE = 0.5
 RANKING_MIN_CONFIDENCE = 0.1
 MAX_ATTACHMENTS = 20  # the backend's limit per ticket
-REPORT_SLOTS = ("event_type", "event_confidence", "report_text", "report_normalised", "report_id", "location",
-                "region_code", "coordinates", "party", "incident_time", "urgent", "other_issues", "attachments",
-                "stage", "pending_text", "pending_entities", "pending_coordinates", "pending_attachments",
-                "requested_slot")
-
-
-def _best_location(values: List[str]) -> Optional[str]:
-    return max(values, key=len) if values else None
-
-
-def _adcode(message: Dict[str, Any]) -> Optional[str]:
-    res = context.resolution(message)
-    return str(res["adcode"]) if res else None
-
-
-def _coordinates(tracker: Tracker) -> Optional[Dict[str, float]]:
-    loc = context.latest_metadata(tracker).get("location")
-    if isinstance(loc, dict) and loc.get("latitude") is not None and loc.get("longitude") is not None:
-        return {"latitude": float(loc["latitude"]), "longitude": float(loc["longitude"])}
-    return None
-
-
 def _report_id(tracker: Tracker) -> str:
     """Stable for this report: the conversation + the timestamp of the message that started it."""
     stamp = ""
@@ -72,27 +50,6 @@ def _report_id(tracker: Tracker) -> str:
             break
     raw = f"{tracker.sender_id}|{stamp}|{context.latest_text(tracker)}"
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
-
-
-def slots_from_message(message: Dict[str, Any]) -> Dict[str, Any]:
-    """Report slots a single message fills through its entities."""
-    out: Dict[str, Any] = {}
-    location = _best_location(context.entity_values(message, "location"))
-    if location:
-        out["location"] = location
-        out["region_code"] = _adcode(message)
-    parties = context.entity_values(message, "party")
-    if parties:
-        out["party"] = "、".join(parties)
-    times = context.entity_values(message, "time")
-    if times:
-        out["incident_time"] = "，".join(times)
-    phones = context.entity_values(message, "phone")
-    if phones:
-        out["phone"] = phones[0]
-        out["anonymous"] = False
-    return out
-
 
 async def other_issues(text: str, main: str, message: Dict[str, Any]) -> List[str]:
     """Event types of other problems named in the same message (codes, main excluded).
@@ -122,33 +79,6 @@ async def other_issues(text: str, main: str, message: Dict[str, Any]) -> List[st
         if conf >= RANKING_MIN_CONFIDENCE:
             found.append(name)
     return found
-
-
-def details_text(domain: DomainDict, tracker: Tracker, values: Optional[Dict[str, Any]] = None) -> str:
-    """'地点：…；对方：…；时间：…；联系电话：…' from the domain's fragments."""
-    get = (lambda k: (values or {}).get(k, tracker.get_slot(k))) if values is not None else tracker.get_slot
-    parts = []
-    if get("location"):
-        parts.append(context.text_of(domain, "utter_fragment_place", place=get("location")))
-    party = get("party")
-    if party:
-        shown = context.text_of(domain, "utter_fragment_unknown") if party == UNKNOWN else party
-        parts.append(context.text_of(domain, "utter_fragment_party", party=shown))
-    when = get("incident_time")
-    if when:
-        shown = context.text_of(domain, "utter_fragment_unknown") if when == UNKNOWN else when
-        parts.append(context.text_of(domain, "utter_fragment_time", time=shown))
-    return context.text_of(domain, "utter_fragment_separator").join(parts)
-
-
-def contact_text(domain: DomainDict, tracker: Tracker) -> str:
-    if tracker.get_slot("anonymous"):
-        return context.text_of(domain, "utter_fragment_anonymous")
-    phone = tracker.get_slot("phone")
-    if phone:
-        return context.text_of(domain, "utter_fragment_phone", phone=context.mask_phone(phone))
-    return ""
-
 
 class ActionStartReport(Action):
     """A problem was described: remember it, say what was understood, let the form ask the rest.
@@ -206,7 +136,7 @@ class ActionStartReport(Action):
             SlotSet("report_normalised", normalised),
             SlotSet("report_id", _report_id(tracker)),
             SlotSet("urgent", bool(event_type.urgent or event_type.emergency)),
-            SlotSet("coordinates", _coordinates(tracker) or tracker.get_slot("pending_coordinates")),
+            SlotSet("coordinates", coordinates_of(tracker) or tracker.get_slot("pending_coordinates")),
             SlotSet("attachments", (list(tracker.get_slot("pending_attachments") or []) +
                                     attachments_from(context.latest_metadata(tracker)))[:MAX_ATTACHMENTS]),
             SlotSet("fallback_count", 0.0),
@@ -230,43 +160,6 @@ class ActionStartReport(Action):
             dispatcher.utter_message(response="utter_other_issue", other=names, main=event_type.name)
             events.append(SlotSet("other_issues", others))
         return events
-
-
-def staff_place(staff: Dict[str, Any], filled: Dict[str, Any]) -> Dict[str, Any]:
-    """A worker's report is placed by the backend: the community or grid the place names, else
-    their first grid — never the NLU's district code, which would send a patrol finding to the
-    district. Without a place the worker's grid is the place."""
-    if filled.get("location"):
-        return {"region_code": None}
-    name, code = staff_module.default_grid(staff)
-    return {"location": name, "region_code": code}
-
-
-def correction_events(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
-                      allow_type_change: bool = False) -> List[EventType]:
-    """Slot changes a correction message names; nothing else changes."""
-    message = tracker.latest_message or {}
-    intent, confidence = context.latest_intent(tracker)
-    changes = slots_from_message(message)
-    staff = staff_module.profile(tracker)
-    if staff and changes.get("location"):
-        changes.update(staff_place(staff, changes))
-    if intent == "stay_anonymous":
-        changes.update({"anonymous": True, "phone": None})
-    if not changes and intent == "inform" and tracker.get_slot("stage") == "confirm":
-        # a bare place ("幸福小区东门") the extractor did not mark
-        res = context.resolution(message)
-        if res:
-            changes.update({"location": context.latest_text(tracker), "region_code": str(res["adcode"])})
-    catalog = load_catalog()
-    if (allow_type_change and not changes and intent in catalog and intent != tracker.get_slot("event_type")
-            and confidence >= 0.8 and not catalog[intent].emergency):
-        # "不是噪音，是油烟": a different type; the form then asks what that type needs
-        changes.update({"event_type": intent, "event_confidence": round(confidence, 4),
-                        "report_text": f"{tracker.get_slot('report_text') or ''}\n{context.latest_text(tracker)}".strip(),
-                        "urgent": bool(catalog[intent].urgent)})
-    return [SlotSet(k, v) for k, v in changes.items()]
-
 
 class ValidateReportForm(FormValidationAction):
     """Asks only for what is missing: the place always; the other party when the type needs one;
@@ -329,7 +222,7 @@ class ValidateReportForm(FormValidationAction):
     def extract_location(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if not self._asked(tracker):
             return {}
-        found = _best_location(context.entity_values(tracker.latest_message, "location"))
+        found = best_location(context.entity_values(tracker.latest_message, "location"))
         if found:
             return {"location": found}
         if self._answering(tracker, "location"):
@@ -389,7 +282,7 @@ class ValidateReportForm(FormValidationAction):
             return {"location": None}
         out: Dict[str, Any] = {"location": text}
         if from_entity or text == context.latest_text(tracker):
-            out["region_code"] = _adcode(message) or tracker.get_slot("region_code")
+            out["region_code"] = adcode(message) or tracker.get_slot("region_code")
         return out
 
     def validate_party(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -417,33 +310,6 @@ class ValidateReportForm(FormValidationAction):
         dispatcher.utter_message(response="utter_phone_invalid")
         return {"phone": None}
 
-
-def read_back(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
-              slots: Optional[Dict[str, Any]] = None) -> None:
-    """The summary with 确认 / 修改 buttons. `slots` overrides values not yet in the tracker."""
-    view = _SlotView(tracker, slots or {})
-    details = details_text(domain, view)  # type: ignore[arg-type]
-    if staff_module.profile(tracker):
-        staff_read_back(dispatcher, view, details)
-        return
-    contact = contact_text(domain, view)  # type: ignore[arg-type]
-    sep = context.text_of(domain, "utter_fragment_separator")
-    body = sep.join(p for p in (details, contact) if p)
-    dispatcher.utter_message(response="utter_summary", event_name=context.event_name(view.get_slot("event_type")) or "",
-                             details=body)
-
-
-def staff_read_back(dispatcher: CollectingDispatcher, view: "_SlotView", details: str) -> None:
-    """上报 or 格内解决; when the report says it was handled on the spot, 格内解决 comes first."""
-    event_name = context.event_name(view.get_slot("event_type")) or ""
-    note = on_spot_sentence(view.get_slot("report_text") or "")
-    if note:
-        dispatcher.utter_message(response="utter_staff_summary_on_spot", event_name=event_name, details=details,
-                                 note=note)
-    else:
-        dispatcher.utter_message(response="utter_staff_summary", event_name=event_name, details=details)
-
-
 class ActionAskParty(Action):
     """The form's question for the other party: the terse one for a grid worker."""
 
@@ -454,54 +320,6 @@ class ActionAskParty(Action):
         staff = staff_module.profile(tracker)
         dispatcher.utter_message(response="utter_staff_ask_party" if staff else "utter_ask_party")
         return []
-
-
-class _SlotView:
-    """A tracker's slots with some values overridden (events not applied yet)."""
-
-    def __init__(self, tracker: Tracker, overrides: Dict[str, Any]):
-        self._tracker = tracker
-        self._overrides = overrides
-
-    def get_slot(self, key: str) -> Any:
-        if key in self._overrides:
-            return self._overrides[key]
-        return self._tracker.get_slot(key)
-
-
-class ActionReadBack(Action):
-    """After the form: read the summary back and wait for 确认 or a correction. An emergency is
-    filed at once instead."""
-
-    def name(self) -> Text:
-        return "action_read_back"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        et = load_catalog().get(tracker.get_slot("event_type") or "")
-        if et is not None and et.emergency:
-            from actions.submit import submit_report
-
-            return await submit_report(dispatcher, tracker, domain)
-        read_back(dispatcher, tracker, domain)
-        return [SlotSet("stage", "confirm")]
-
-
-class ActionCorrectReport(Action):
-    """In the read-back stage: "不对，是在幸福小区东门" replaces just the place; a bare "不对" asks
-    what to change."""
-
-    def name(self) -> Text:
-        return "action_correct_report"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        events = correction_events(dispatcher, tracker, domain)
-        if not events:
-            dispatcher.utter_message(response="utter_ask_correction")
-            return [SlotSet("stage", "confirm")]
-        changes = {e["name"]: e["value"] for e in events}
-        read_back(dispatcher, tracker, domain, changes)
-        return events + [SlotSet("stage", "confirm")]
-
 
 class ActionKeepContext(Action):
     """Details before the problem ("在幸福小区", "我要匿名", a shared location, a photo): kept for
@@ -523,7 +341,7 @@ class ActionKeepContext(Action):
                 events.append(SlotSet("pending_text", f"{pending}\n{text}" if pending else text))
             if entities:  # a written place, or the place of a shared location (/inform{"location": …})
                 events.append(SlotSet("pending_entities", list(tracker.get_slot("pending_entities") or []) + entities))
-        coordinates = _coordinates(tracker)
+        coordinates = coordinates_of(tracker)
         if coordinates:
             events.append(SlotSet("pending_coordinates", coordinates))
         attachments = attachments_from(context.latest_metadata(tracker))

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions import context, settings as settings_module, staff as staff_module
 from actions.backend_client import idempotency_key
 from actions.filing import STAFF_REPORT, deadline_text, department_name, file_ticket, report_payload
-from actions.intake import REPORT_SLOTS
+from actions.report_slots import REPORT_SLOTS
 from actions.outbox import Outbox
 from routing.catalog import load_catalog
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
-from actions.intake import (ANONYMOUS, ActionCorrectReport, ActionReadBack, ActionStartReport,
-                            ValidateReportForm)
+from actions.intake import ANONYMOUS, ActionStartReport, ValidateReportForm
+from actions.read_back import ActionCorrectReport, ActionReadBack
 from actions.submit import ActionSubmitReport
 from rasa_sdk.executor import CollectingDispatcher
 from routing.catalog import load_catalog

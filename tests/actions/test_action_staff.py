@@ -9,7 +9,8 @@ from typing import Any, Dict, Optional
 import httpx
 
 from actions import staff as staff_module
-from actions.intake import ActionReadBack, ActionStartReport, ValidateReportForm
+from actions.intake import ActionStartReport, ValidateReportForm
+from actions.read_back import ActionReadBack
 from actions.staff_tasks import (ActionStaffApply, ActionStaffPrepare, ActionStaffTodo,
                                  ValidateStaffTaskForm)
 from actions.submit import ActionSubmitReport
