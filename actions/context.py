@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
+from actions import settings as settings_module
 from routing.catalog import load_catalog
 
 BACKEND_CHANNELS = ("telegram", "sms", "voice", "web", "hotline", "wechat", "open311", "api", "other")
@@ -22,6 +23,8 @@ _RASA_TO_BACKEND = {
     "voice": "voice", "rest": "web", "socketio": "web", "callback": "web", "cmdline": "web", "web": "web",
     "hotline": "hotline",
 }
+# input channels (bot/credentials.yml) that set metadata.channel_identity from a verified request
+IDENTITY_CHANNELS = frozenset({"telegram", "twilio_voice", "twilio_sms", "webchat"})
 _IDENTITY = re.compile(r"^[a-z][a-z0-9_-]{1,31}:[^\s]{1,160}$")
 _PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\+?86 ?1[3-9]\d{9})(?!\d)")
 TICKET_NUMBER = re.compile(r"(?<!\d)(20\d{6}-\d{6})(?!\d)")
@@ -56,9 +59,17 @@ def backend_channel(tracker: Tracker) -> str:
 
 
 def channel_identity(tracker: Tracker) -> Optional[str]:
+    """Who is writing: the proof the backend's reporter and grid-staff endpoints rely on.
+
+    The identity our channels declare (they set it server-side from the verified request) is
+    used; one that arrives through another input channel — Rasa's REST channel passes the
+    client's metadata as it is — only with ACTIONS_TRUST_REST_METADATA (tests). Otherwise the
+    identity is ``<input channel>:<sender id>``, which no client can make look like another
+    channel's."""
     meta = metadata(tracker)
     declared = str(meta.get("channel_identity") or "").strip()
-    if declared and _IDENTITY.match(declared):
+    trusted = input_channel(tracker) in IDENTITY_CHANNELS or settings_module.load().trust_rest_metadata
+    if declared and trusted and _IDENTITY.match(declared):
         return declared
     prefix = re.sub(r"[^a-z0-9_-]", "", input_channel(tracker).lower())[:32] or "web"
     if len(prefix) < 2 or not prefix[0].isalpha():

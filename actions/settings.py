@@ -32,6 +32,9 @@ class Settings:
     outbox_interval: float
     rasa_url: Optional[str]
     rasa_token: Optional[str]
+    # Rasa's REST channel passes whatever metadata the client sends: a declared channel identity
+    # from it is trusted only when this is set (tests and local tools that simulate a channel)
+    trust_rest_metadata: bool
 
 
 def load() -> Settings:
@@ -46,4 +49,5 @@ def load() -> Settings:
         outbox_interval=_float("ACTIONS_OUTBOX_INTERVAL", 10.0),
         rasa_url=(os.environ.get("RASA_URL", "").strip().rstrip("/") or None),
         rasa_token=(os.environ.get("RASA_TOKEN", "").strip() or None),
+        trust_rest_metadata=os.environ.get("ACTIONS_TRUST_REST_METADATA", "").strip().lower() in ("1", "true", "yes"),
     )

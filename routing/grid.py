@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, selectinload
 from routing import lifecycle
 from routing.auth import Actor
 from routing.errors import Forbidden, Invalid, NotFound, ticket_not_found
-from routing.models import Department, GridReport, GridStaff, GridStaffIdentity, Ticket, department_regions
+from routing.models import (Department, GridReport, GridStaff, GridStaffIdentity, Ticket, department_regions,
+                            grid_staff_regions)
 from routing.regions import resolve_region
 from routing.reporters import normalise_phone, valid_identity
 from routing.routing_rules import RouteDecision
@@ -75,6 +76,18 @@ def grid_departments(session: Session, staff: GridStaff) -> List[Department]:
         select(Department).join(department_regions, department_regions.c.department_id == Department.id)
         .where(Department.level == "grid", Department.active.is_(True), department_regions.c.region_id.in_(ids))
         .order_by(Department.code).distinct()
+    ).scalars())
+
+
+def staff_of_station(session: Session, station: Department) -> List[GridStaff]:
+    """The active grid workers covering a region the grid station serves."""
+    ids = [r.id for r in station.regions]
+    if not ids:
+        return []
+    return list(session.execute(
+        select(GridStaff).join(grid_staff_regions, grid_staff_regions.c.staff_id == GridStaff.id)
+        .where(GridStaff.active.is_(True), grid_staff_regions.c.region_id.in_(ids))
+        .order_by(GridStaff.code).distinct()
     ).scalars())
 
 

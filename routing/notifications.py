@@ -1,4 +1,5 @@
-"""Telling reporters that their ticket moved, on the channel they came from.
+"""Telling reporters that their ticket moved, on the channel they came from — and grid staff
+(网格员) that a ticket reached their grid.
 
 One interface, :class:`Notifier` (``send(identity, text) -> Delivery``), and a registry that picks
 the notifier by the prefix of the reporter's channel identity (``telegram:12345`` →
@@ -11,7 +12,9 @@ from the environment on first use:
 | :class:`TwilioSmsNotifier` | ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``, ``TWILIO_SMS_FROM`` or ``TWILIO_MESSAGING_SERVICE_SID`` (``TWILIO_API_BASE_URL``) | the Twilio REST client |
 
 ``NOTIFICATIONS_ENABLED=0`` switches everything off. The texts per lifecycle action are in
-``routing/notifications.yml`` (actions not listed there send nothing).
+``routing/notifications.yml`` (actions not listed there send nothing): ``actions`` for the
+reporter, ``grid_staff`` for the active workers of a grid station the ticket is sent to (on the
+first of their channel identities a notifier serves; not the worker who reported it).
 
 :func:`ticket_changed` is the hook the service calls after a lifecycle action. It never raises
 and never sends inside the transaction: the message is queued on the session and handed to a
@@ -49,6 +52,8 @@ LISTENING_KEY = "petition_notification_listeners"
 ACTOR = "notifier"
 ACTOR_ROLE = "system"
 SECRET_ENV_VARS = ("TELEGRAM_BOT_TOKEN", "TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SECRET")
+REPORTER, GRID_STAFF = "reporter", "grid_staff"  # who is told; their texts' section of notifications.yml
+TEXT_SECTIONS = {REPORTER: "actions", GRID_STAFF: "grid_staff"}
 
 
 # --------------------------------------------------------------------------- interface
@@ -229,10 +234,10 @@ def set_registry(registry: Optional[NotifierRegistry]) -> None:
 
 
 # --------------------------------------------------------------------------- messages
-@lru_cache(maxsize=1)
-def _texts() -> Dict[str, str]:
+@lru_cache(maxsize=None)
+def _texts(section: str = "actions") -> Dict[str, str]:
     data = yaml.safe_load(TEXTS_PATH.read_text(encoding="utf-8")) or {}
-    return {str(k): str(v) for k, v in (data.get("actions") or {}).items()}
+    return {str(k): str(v) for k, v in (data.get(section) or {}).items()}
 
 
 class _Blank(dict):
@@ -240,9 +245,10 @@ class _Blank(dict):
         return ""
 
 
-def render(ticket: Ticket, action: str) -> Optional[str]:
-    """The message for `action` on `ticket`, or None if the action notifies nobody."""
-    template = _texts().get(action)
+def render(ticket: Ticket, action: str, audience: str = REPORTER) -> Optional[str]:
+    """The message for `action` on `ticket` to the reporter or the grid staff, or None if the
+    action tells them nothing."""
+    template = _texts(TEXT_SECTIONS[audience]).get(action)
     if template is None:
         return None
     et = load_catalog().get(ticket.event_type) if ticket.event_type else None
@@ -254,6 +260,7 @@ def render(ticket: Ticket, action: str) -> Optional[str]:
         deadline=f"{deadline.month}月{deadline.day}日" if deadline is not None else "规定时限",
         resolution=(ticket.resolution or "").strip(),
         into=ticket.merged_into.number if ticket.merged_into is not None else "",
+        place=ticket.location_text or (ticket.region.name if ticket.region is not None else ""),
     )
     return template.format_map(values).strip()
 
@@ -268,6 +275,7 @@ class _Job:
     action: str
     state: str
     notifier: Notifier = field(repr=False)
+    audience: str = REPORTER
 
 
 _executor: Optional[ThreadPoolExecutor] = None
@@ -283,24 +291,56 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
+def _reporter_jobs(ticket: Ticket, action: str, state: str, registry: NotifierRegistry) -> List[_Job]:
+    report = getattr(ticket, "grid_report", None)
+    if report is not None and report.on_spot:
+        return []  # 格内解决: the worker filed and closed it in the chat; nothing to tell or to rate
+    reporter = ticket.reporter
+    identity = reporter.channel_identity if reporter is not None else None
+    notifier = registry.for_identity(identity)
+    message = render(ticket, action) if notifier is not None and identity else None
+    if not message or notifier is None or identity is None:
+        return []
+    return [_Job(ticket.id, ticket.number, identity, message, action, state, notifier)]
+
+
+def _grid_staff_jobs(session: Session, ticket: Ticket, action: str, state: str,
+                     registry: NotifierRegistry) -> List[_Job]:
+    """A ticket sent to a grid station: each active worker of that grid, on the first of their
+    identities a notifier serves — not the worker who reported it (格内解决 dispatches too)."""
+    message = render(ticket, action, GRID_STAFF)
+    if not message or ticket.department is None or ticket.department.level != "grid":
+        return []
+    from routing.grid import staff_of_station  # routing.grid imports the service, which imports us
+
+    reporter = ticket.reporter.channel_identity if ticket.reporter is not None else None
+    jobs = []
+    for staff in staff_of_station(session, ticket.department):
+        identities = [i.identity for i in staff.identities]
+        if reporter in identities:
+            continue
+        identity = next((i for i in identities if registry.for_identity(i) is not None), None)
+        if identity is not None:
+            jobs.append(_Job(ticket.id, ticket.number, identity, message, action, state,
+                             registry.for_identity(identity), GRID_STAFF))  # type: ignore[arg-type]
+    return jobs
+
+
 def ticket_changed(session: Session, ticket: Ticket, action: str, from_state: Optional[str],
                    to_state: Optional[str]) -> None:
-    """Queue the reporter's notification for `action`; it goes out after the commit. Never raises."""
+    """Queue the notifications of `action` (the reporter's; the grid staff's when a ticket reaches
+    their grid); they go out after the commit. Never raises."""
     try:
         registry = get_registry()
         if not registry:
             return
-        reporter = ticket.reporter
-        identity = reporter.channel_identity if reporter is not None else None
-        notifier = registry.for_identity(identity)
-        if notifier is None or identity is None:
-            return
-        message = render(ticket, action)
-        if not message:
+        state = to_state or ticket.state
+        jobs = _reporter_jobs(ticket, action, state, registry) + _grid_staff_jobs(session, ticket, action, state,
+                                                                                   registry)
+        if not jobs:
             return
         session.flush()
-        job = _Job(ticket.id, ticket.number, identity, message, action, to_state or ticket.state, notifier)
-        session.info.setdefault(PENDING_KEY, []).append(job)
+        session.info.setdefault(PENDING_KEY, []).extend(jobs)
         if not session.info.get(LISTENING_KEY):
             event.listen(session, "after_commit", _after_commit)
             event.listen(session, "after_rollback", _after_rollback)
@@ -345,7 +385,7 @@ def deliver(job: _Job, engine: Engine) -> Delivery:
     except Exception as exc:  # every failure is recorded, none propagates
         result = Delivery(False, f"{type(exc).__name__}: {exc}")
     if result.ok:
-        log.info("ticket %s: reporter notified by %s (%s)", job.number, job.notifier.channel, job.action)
+        log.info("ticket %s: %s notified by %s (%s)", job.number, job.audience, job.notifier.channel, job.action)
         kind, note = "notified", job.text
     elif result.skipped:
         log.info("ticket %s: notification by %s skipped: %s", job.number, job.notifier.channel, result.detail)
@@ -359,7 +399,7 @@ def deliver(job: _Job, engine: Engine) -> Delivery:
                 ticket_id=job.ticket_id, actor=ACTOR, actor_role=ACTOR_ROLE, at=utcnow(), kind=kind,
                 from_state=job.state, to_state=job.state, note=note[:2000],
                 data={"channel": job.notifier.channel, "action": job.action, "ok": result.ok,
-                      "detail": result.detail[:500], "parts": result.parts},
+                      "detail": result.detail[:500], "parts": result.parts, "audience": job.audience},
             ))
             s.commit()
     except Exception:

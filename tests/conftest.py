@@ -53,7 +53,9 @@ def stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     actions_env = base_env(
         ROUTING_URL=routing_url, ROUTING_TOKEN="dev-intake-token", ROUTING_RETRIES="1", ROUTING_BACKOFF="0.2",
         ROUTING_TIMEOUT="10", RASA_URL=f"http://127.0.0.1:{rasa_port}",
-        ACTIONS_OUTBOX_PATH=str(work / "outbox.db"), ACTIONS_OUTBOX_INTERVAL="1", ACTIONS_OUTBOX_WORKER="1")
+        ACTIONS_OUTBOX_PATH=str(work / "outbox.db"), ACTIONS_OUTBOX_INTERVAL="1", ACTIONS_OUTBOX_WORKER="1",
+        # the REST channel stands in for Telegram & co.: the tests declare the channel identity
+        ACTIONS_TRUST_REST_METADATA="1")
     with running("backend", backend_command(), backend_port, "/healthz", work,
                  backend_env(backend_port, f"sqlite:///{work / 'routing.db'}")) as backend, \
          running("actions", actions_command(actions_port), actions_port, "/health", work,

@@ -47,6 +47,7 @@ def action_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, backend_url: str
     monkeypatch.setenv("ROUTING_RETRIES", "1")
     monkeypatch.setenv("ROUTING_BACKOFF", "0.05")
     monkeypatch.setenv("ACTIONS_OUTBOX_PATH", str(outbox))
+    monkeypatch.setenv("ACTIONS_TRUST_REST_METADATA", "1")  # trackers here declare channel identities
     monkeypatch.delenv("RASA_URL", raising=False)
     return outbox
 

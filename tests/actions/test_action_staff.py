@@ -63,6 +63,20 @@ def test_a_resident_is_not_staff_and_is_not_asked_again(backend_url):
     assert found is None and slots_of(events) == {"staff": None, "staff_checked": True}
 
 
+def test_an_identity_declared_through_the_rest_channel_is_not_trusted_by_default(backend_url, monkeypatch):
+    """Rasa's REST channel passes the client's metadata: claiming a worker's identity there must
+    not make anyone a grid worker (or let them read someone's tickets)."""
+    from actions import context
+
+    monkeypatch.delenv("ACTIONS_TRUST_REST_METADATA")
+    forged = tracker(message("我的待办", intent="staff_todo", metadata=STAFF), sender="mallory")
+    assert context.channel_identity(forged) == "rest:mallory"
+    found, _ = asyncio.run(staff_module.recognise(forged))
+    assert found is None
+    real = tracker(message("我的待办", intent="staff_todo", metadata=STAFF), channel="telegram")
+    assert context.channel_identity(real) == "telegram:700001"  # set by our Telegram channel
+
+
 def test_backend_down_leaves_the_question_open(monkeypatch):
     monkeypatch.setenv("ROUTING_URL", "http://127.0.0.1:9")
     found, events = asyncio.run(staff_module.recognise(tracker(message("你好", intent="greet", metadata=STAFF))))

@@ -167,3 +167,38 @@ def test_registry_from_the_environment(tmp_path: Path):
     assert isinstance(registry.for_identity("sms:+86138"), Notifier)
     assert not configure_from_env(dict(env, NOTIFICATIONS_ENABLED="0"))
     assert configure_from_env({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "x"}).prefixes == []
+
+
+GRID_STATION = "430104001001-G01-WGZ"  # 桃子湖社区第一网格工作站: 周小敏 (telegram:700001)
+
+
+def test_a_ticket_sent_to_a_grid_tells_its_workers(factory, recorder: Recorder):
+    number = new_ticket(factory)
+    with session_scope(factory) as session:
+        TicketService(session, SETTINGS).act(OPERATOR, number, "dispatch",
+                                             {"department_code": GRID_STATION, "level": "grid"})
+    notifications.wait_idle()
+    sent = dict(recorder.sent)
+    assert set(sent) == {"telegram:4242", "telegram:700001"}  # the reporter and the grid worker
+    assert sent["telegram:700001"].startswith(f"【网格待办】新派单 {number}「噪音扰民」岳麓区岳麓街道桃子湖社区")
+    with session_scope(factory) as session:
+        from routing.models import Ticket
+
+        tid = session.execute(select(Ticket.id).where(Ticket.number == number)).scalar_one()
+        audiences = sorted(e.data["audience"] for e in session.execute(
+            select(TicketEvent).where(TicketEvent.ticket_id == tid, TicketEvent.kind == "notified")).scalars())
+    assert audiences == ["grid_staff", "reporter"]
+
+
+def test_the_worker_who_resolved_on_the_spot_is_not_told_of_their_own_ticket(factory, recorder: Recorder):
+    from routing import grid
+
+    with session_scope(factory) as session:
+        service = TicketService(session, SETTINGS)
+        staff = grid.staff_by_identity(session, "telegram:700001")
+        ticket = grid.resolve_on_spot(service, INTAKE, staff, NewTicket(
+            text="桃子湖路口摊贩占道，已劝离", channel="telegram", event_type="street_occupation"),
+            "已劝离", "telegram:700001")
+        assert ticket.state == "closed"
+    notifications.wait_idle()
+    assert all(identity != "telegram:700001" for identity, _ in recorder.sent)
