@@ -59,14 +59,11 @@ def reporter(tracker: Tracker) -> Dict[str, Any]:
     return out
 
 
-def report_payload(tracker: Tracker, domain: Dict[str, Any]) -> Dict[str, Any]:
-    """The confirmed report as a TicketCreate body. The backend has no field for when it
-    happened: the answer goes into the text, labelled (the label is a domain fragment)."""
+def report_payload(tracker: Tracker) -> Dict[str, Any]:
+    """The confirmed report as a TicketCreate body."""
     party = tracker.get_slot("party")
     text = tracker.get_slot("report_text") or context.latest_text(tracker) or "-"
     time_text = tracker.get_slot("incident_time")
-    if time_text and time_text != UNKNOWN:
-        text += "\n" + context.text_of(domain, "utter_fragment_ticket_time", time=time_text)
     payload: Dict[str, Any] = {
         "text": text,
         "channel": context.backend_channel(tracker),
@@ -81,6 +78,7 @@ def report_payload(tracker: Tracker, domain: Dict[str, Any]) -> Dict[str, Any]:
         "nlu_confidence": tracker.get_slot("event_confidence"),
         "location_text": tracker.get_slot("location"),
         "region_code": tracker.get_slot("region_code"),
+        "incident_time": time_text if time_text != UNKNOWN else None,
     }
     payload.update({k: v for k, v in optional.items() if v not in (None, "")})
     coords = tracker.get_slot("coordinates")

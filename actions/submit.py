@@ -52,7 +52,7 @@ def _filed_response(payload: Dict[str, Any], kind: str, on_spot_note: Optional[s
 async def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
                         on_spot_note: Optional[str] = None) -> List[EventType]:
     """File the report; `on_spot_note`: a grid worker resolved it on the spot with this note."""
-    payload = report_payload(tracker, domain)
+    payload = report_payload(tracker)
     report_id = tracker.get_slot("report_id") or context.latest_text(tracker)
     key = idempotency_key("report", tracker.sender_id, str(report_id))
     kind, filed = _filing_of(tracker, payload, on_spot_note)

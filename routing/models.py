@@ -140,6 +140,8 @@ class Ticket(Base):
     event_type = Column(String(64), nullable=True, index=True)
     nlu_confidence = Column(Float, nullable=True)
     location_text = Column(Text, nullable=True)
+    # when it happened, as the reporter said it ("每天晚上十点以后", "昨天下午"): free text
+    incident_time = Column(String(200), nullable=True)
     location_key = Column(String(300), nullable=True, index=True)
     region_id = Column(Integer, ForeignKey("regions.id"), nullable=True, index=True)
     latitude = Column(Float, nullable=True)

@@ -34,6 +34,7 @@ REPORTER_ACTOR_ROLE = "reporter"
 # (awaiting_review) is dispatch work.
 ACTION_PERMISSIONS: Dict[str, str] = {"confirm": "dispatch", "review": "dispatch"}
 INITIAL_STATES = (lifecycle.RECEIVED, lifecycle.AWAITING_REVIEW)
+INCIDENT_TIME_MAX = 200  # tickets.incident_time
 
 
 @dataclass
@@ -62,6 +63,7 @@ class NewTicket:
     event_type: Optional[str] = None
     nlu_confidence: Optional[float] = None
     location_text: Optional[str] = None
+    incident_time: Optional[str] = None
     region_code: Optional[str] = None
     latitude: Optional[float] = None
     longitude: Optional[float] = None
@@ -192,6 +194,9 @@ class TicketService:
         assert text is not None
         normalised = self._check_text(data.normalised_text, "规范化文本", required=False) or light_normalise(text)
         location_text = self._check_text(data.location_text, "地址", required=False)
+        incident_time = self._check_text(data.incident_time, "发生时间", required=False)
+        if incident_time is not None and len(incident_time) > INCIDENT_TIME_MAX:
+            raise Invalid(f"发生时间过长 / incident_time longer than {INCIDENT_TIME_MAX} characters", "too_long")
         if data.channel not in CHANNELS:
             raise Invalid(f"未知渠道 / unknown channel: {data.channel} (one of {', '.join(CHANNELS)})",
                           "unknown_channel")
@@ -220,6 +225,7 @@ class TicketService:
             number=next_number(self.session, now), channel=data.channel, reporter=reporter,
             original_text=text, normalised_text=normalised, event_type=data.event_type,
             nlu_confidence=data.nlu_confidence, location_text=location_text, location_key=location_key,
+            incident_time=incident_time,
             region=region, latitude=data.latitude, longitude=data.longitude, parties=list(data.parties or []),
             urgent=urgent, department=decision.department, level=decision.level, state=initial,
             deadline_at=self._deadline_for(data.event_type, urgent, now), created_at=now, updated_at=now,

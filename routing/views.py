@@ -89,6 +89,7 @@ def ticket_view(ticket: Ticket, with_reporter: bool = True, now: Optional[dateti
         "original_text": ticket.original_text,
         "normalised_text": ticket.normalised_text,
         "location_text": ticket.location_text,
+        "incident_time": ticket.incident_time,
         "region": region_brief(ticket.region),
         "latitude": ticket.latitude,
         "longitude": ticket.longitude,

@@ -34,6 +34,7 @@ class TicketCreate(Strict):
     event_type: Optional[StrictStr] = Field(None, description="catalogue code; null = not classified")
     nlu_confidence: Optional[confloat(ge=0, le=1)] = None  # type: ignore[valid-type]
     location_text: Optional[StrictStr] = None
+    incident_time: Optional[StrictStr] = Field(None, description="发生时间 as the reporter said it (free text)")
     region_code: Optional[constr(strict=True, max_length=32)] = None  # type: ignore[valid-type]
     latitude: Optional[confloat(ge=-90, le=90)] = None  # type: ignore[valid-type]
     longitude: Optional[confloat(ge=-180, le=180)] = None  # type: ignore[valid-type]

@@ -30,6 +30,7 @@ class StaffReportIn(Strict):
     normalised_text: Optional[StrictStr] = None
     nlu_confidence: Optional[confloat(ge=0, le=1)] = None  # type: ignore[valid-type]
     location_text: Optional[StrictStr] = None
+    incident_time: Optional[StrictStr] = None
     region_code: Optional[constr(strict=True, max_length=32)] = None  # type: ignore[valid-type]
     latitude: Optional[confloat(ge=-90, le=90)] = None  # type: ignore[valid-type]
     longitude: Optional[confloat(ge=-180, le=180)] = None  # type: ignore[valid-type]
@@ -84,7 +85,8 @@ def staff_report(identity: str, body: StaffReportIn, request: Request,
         channel = "other"
     data = NewTicket(
         text=body.text, channel=channel, normalised_text=body.normalised_text, event_type=body.event_type,
-        nlu_confidence=body.nlu_confidence, location_text=body.location_text, region_code=body.region_code,
+        nlu_confidence=body.nlu_confidence, location_text=body.location_text, incident_time=body.incident_time,
+        region_code=body.region_code,
         latitude=body.latitude, longitude=body.longitude, parties=list(body.parties), urgent=body.urgent,
         attachments=[AttachmentInput(**a.dict()) for a in body.attachments],
     )

@@ -33,7 +33,8 @@ def _new_ticket(body: TicketCreate) -> NewTicket:
     rep = body.reporter
     return NewTicket(
         text=body.text, channel=body.channel, normalised_text=body.normalised_text, event_type=body.event_type,
-        nlu_confidence=body.nlu_confidence, location_text=body.location_text, region_code=body.region_code,
+        nlu_confidence=body.nlu_confidence, location_text=body.location_text, incident_time=body.incident_time,
+        region_code=body.region_code,
         latitude=body.latitude, longitude=body.longitude, parties=list(body.parties), urgent=body.urgent,
         reporter=ReporterInput(**rep.dict()) if rep is not None else None,
         attachments=[AttachmentInput(**a.dict()) for a in body.attachments],

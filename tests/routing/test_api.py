@@ -45,6 +45,16 @@ def test_health_and_openapi(server: Server) -> None:
     assert {d["code"] for d in depts} == {"430100-JY", "430104-JY"}
 
 
+def test_when_it_happened_is_kept_as_said_and_bounded(server: Server) -> None:
+    # another type than the other tests' (their tickets must not become duplicates of these)
+    created = _create(server, event_type="noise_pollution", incident_time="每天晚上十点以后")
+    assert created["incident_time"] == "每天晚上十点以后"
+    assert _create(server, event_type="air_pollution")["incident_time"] is None
+    with server.client("intake") as c:
+        r = c.post("/api/tickets", json=_body(incident_time="很久" * 101))
+    assert r.status_code == 422 and r.json()["error"] == "too_long"
+
+
 def test_full_loop_over_http(server: Server) -> None:
     created = _create(server)
     number = created["number"]
