@@ -4,7 +4,7 @@ ticket without a type (the backend flags it ``needs_operator`` and routes it to 
 carrying the whole transcript."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,6 +18,20 @@ from actions.report_slots import REPORT_SLOTS
 from routing.catalog import load_catalog
 
 MAX_FAILURES = 2
+GUESS_MIN_CONFIDENCE = 0.2
+
+
+def type_guess(tracker: Tracker) -> Optional[str]:
+    """The operator's starting point: the report's type if one was under way, else the likeliest
+    type of the latest message that had one (the backend keeps it as a guess: needs_operator)."""
+    if tracker.get_slot("event_type"):
+        return tracker.get_slot("event_type")
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            ranked = context.ranked_event_types(event.get("parse_data") or {})
+            if ranked and ranked[0][1] >= GUESS_MIN_CONFIDENCE:
+                return ranked[0][0]
+    return None
 
 
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
@@ -26,7 +40,8 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
     payload: Dict[str, Any] = {
         "text": text or context.latest_text(tracker) or "-",
         "channel": context.backend_channel(tracker),
-        "event_type": None,
+        "event_type": type_guess(tracker),
+        "needs_operator": True,
         "reporter": reporter(tracker),
     }
     if tracker.get_slot("location"):

@@ -340,7 +340,9 @@ def draft_body(events: Sequence[Mapping[str, Any]], phone: Optional[str], anonym
     body = "\n".join(header) + "\n" + transcript(events)
     if len(body) > MAX_TICKET_TEXT:
         body = body[:MAX_TICKET_TEXT] + "…"
-    ticket: Dict[str, Any] = {"text": body, "channel": CHANNEL, "event_type": None}
+    # the model's guess is kept as the type; needs_operator sends it to a person to confirm
+    ticket: Dict[str, Any] = {"text": body, "channel": CHANNEL, "needs_operator": True,
+                              "event_type": prediction[0] if prediction is not None else None}
     if locations:
         ticket["location_text"] = locations[-1]
     if anonymous:

@@ -77,6 +77,10 @@ class NewTicket:
     # A routing decision made by the caller (a grid worker's on-the-spot report goes to their own
     # grid, routing.grid); None = the routing rules decide. With it, no duplicate linking either.
     route_to: Optional[RouteDecision] = None
+    # The caller is not sure (the bot's hand-off, a dropped call's draft): the event type is a
+    # guess an operator confirms. Routed to the intake desk, flagged, deadline of an untyped
+    # ticket, no duplicate linking on the guess.
+    needs_operator: bool = False
 
 
 def light_normalise(text: str) -> str:
@@ -213,9 +217,10 @@ class TicketService:
         region = resolve_region(self.session, data.region_code, location_text)
         if data.region_code and (region is None or region.code != data.region_code):
             raise Invalid(f"未知区划代码 / unknown region code: {data.region_code}", "unknown_region")
-        decision = data.route_to or route(self.session, data.event_type, region, self.catalog)
+        typed = None if data.needs_operator else data.event_type  # what routing and the SLA may trust
+        decision = data.route_to or route(self.session, typed, region, self.catalog)
         location_key = normalise_location(location_text)
-        skip_dedup = initial == lifecycle.AWAITING_REVIEW or data.route_to is not None
+        skip_dedup = initial == lifecycle.AWAITING_REVIEW or data.route_to is not None or data.needs_operator
         primary = None if skip_dedup else find_primary(
             self.session, data.event_type, region, location_key, data.latitude, data.longitude, now,
             self.settings.dedup_window_hours, self.settings.dedup_radius_m,
@@ -228,7 +233,7 @@ class TicketService:
             incident_time=incident_time,
             region=region, latitude=data.latitude, longitude=data.longitude, parties=list(data.parties or []),
             urgent=urgent, department=decision.department, level=decision.level, state=initial,
-            deadline_at=self._deadline_for(data.event_type, urgent, now), created_at=now, updated_at=now,
+            deadline_at=self._deadline_for(typed, urgent, now), created_at=now, updated_at=now,
             urge_count=0, escalation_count=0, duplicate_count=0, needs_operator=decision.needs_operator,
         )
         self.session.add(ticket)

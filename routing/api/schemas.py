@@ -42,6 +42,7 @@ class TicketCreate(Strict):
     urgent: StrictBool = False
     reporter: Optional[ReporterIn] = None
     attachments: conlist(AttachmentIn, max_items=20) = []  # type: ignore[valid-type]
+    needs_operator: StrictBool = Field(False, description="the event type is a guess: to the intake desk for a person to confirm")
 
 
 class ActionIn(Strict):

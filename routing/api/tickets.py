@@ -38,6 +38,7 @@ def _new_ticket(body: TicketCreate) -> NewTicket:
         latitude=body.latitude, longitude=body.longitude, parties=list(body.parties), urgent=body.urgent,
         reporter=ReporterInput(**rep.dict()) if rep is not None else None,
         attachments=[AttachmentInput(**a.dict()) for a in body.attachments],
+        needs_operator=body.needs_operator,
     )
 
 

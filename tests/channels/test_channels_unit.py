@@ -187,7 +187,8 @@ def test_transcript_and_draft():
     assert transcript(EVENTS).splitlines() == [
         "机器人：您好，请说说您遇到的问题。", "市民：楼下烧烤店半夜噪音太大", "机器人：收到。请问您的联系电话？", "市民：（按键 1）"]
     body = draft_body(EVENTS, "+8613800001111", anonymous=False)
-    assert body["channel"] == "voice" and body["event_type"] is None  # → intake desk, needs_operator
+    # the guess is kept as the type; needs_operator sends it to the intake desk to be confirmed
+    assert body["channel"] == "voice" and body["event_type"] == "noise_pollution" and body["needs_operator"] is True
     assert body["text"].splitlines()[0] == text("voice", "draft_header")
     assert "系统初判：" in body["text"].splitlines()[1] and "0.87" in body["text"]
     assert body["location_text"] == "岳麓区桃子湖社区"

@@ -80,7 +80,7 @@ def test_out_of_scope_twice_goes_to_a_human_with_the_transcript(stack):
     second = chat.texts("给我讲个笑话")
     assert any("转人工" in r for r in second) and any("编号" in r for r in second)
     t = ticket(stack, chat.slot("ticket_number"))
-    assert t["needs_operator"] is True and t["event_type"] is None
+    assert t["needs_operator"] is True  # the type, if any, is only the model's guess
     assert "今天天气怎么样" in t["original_text"] and "给我讲个笑话" in t["original_text"]
 
 

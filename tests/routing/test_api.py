@@ -55,6 +55,16 @@ def test_when_it_happened_is_kept_as_said_and_bounded(server: Server) -> None:
     assert r.status_code == 422 and r.json()["error"] == "too_long"
 
 
+def test_a_guessed_type_goes_to_the_intake_desk_flagged(server: Server) -> None:
+    place = dict(region_code="430104", location_text=f"岳麓区麓山南路{uuid.uuid4().hex[:6]}")
+    sure = _create(server, event_type="water_pollution", **place)
+    guessed = _create(server, event_type="water_pollution", needs_operator=True, **place)
+    assert sure["needs_operator"] is False and sure["duplicate_of"] is None
+    assert guessed["event_type"] == "water_pollution" and guessed["needs_operator"] is True
+    assert guessed["department"]["code"] != sure["department"]["code"]  # the intake desk, not the rule's
+    assert guessed["duplicate_of"] is None  # no linking on a guess
+
+
 def test_full_loop_over_http(server: Server) -> None:
     created = _create(server)
     number = created["number"]
