@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions import context
 from actions.backend_client import idempotency_key
 from actions.filing import deadline_text, department_name, file_ticket, reporter
-from actions.report_slots import REPORT_SLOTS
+from actions.report_slots import MAX_ATTACHMENTS, REPORT_SLOTS
 from routing.catalog import load_catalog
 
 MAX_FAILURES = 2
@@ -23,10 +23,13 @@ GUESS_MIN_CONFIDENCE = 0.2
 
 def type_guess(tracker: Tracker) -> Optional[str]:
     """The operator's starting point: the report's type if one was under way, else the likeliest
-    type of the latest message that had one (the backend keeps it as a guess: needs_operator)."""
-    if tracker.get_slot("event_type"):
+    type of the latest message since the last filed ticket that had one (the backend keeps it as
+    a guess: needs_operator)."""
+    if tracker.get_slot("event_type") in load_catalog():
         return tracker.get_slot("event_type")
     for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") == "ticket_number" and event.get("value"):
+            return None  # what came before belongs to a ticket already filed
         if event.get("event") == "user":
             ranked = context.ranked_event_types(event.get("parse_data") or {})
             if ranked and ranked[0][1] >= GUESS_MIN_CONFIDENCE:
@@ -34,7 +37,10 @@ def type_guess(tracker: Tracker) -> Optional[str]:
     return None
 
 
-async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                   filed_response: str = "utter_handoff") -> List[EventType]:
+    """The conversation goes to a person as a needs_operator ticket with the transcript, the
+    place, the photos and the shared location it had; `filed_response` says so."""
     text = context.transcript(tracker, context.text_of(domain, "utter_fragment_transcript_resident"),
                               context.text_of(domain, "utter_fragment_transcript_bot"))
     payload: Dict[str, Any] = {
@@ -46,6 +52,12 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
     }
     if tracker.get_slot("location"):
         payload["location_text"] = tracker.get_slot("location")
+    attachments = list(tracker.get_slot("attachments") or []) + list(tracker.get_slot("pending_attachments") or [])
+    if attachments:
+        payload["attachments"] = attachments[:MAX_ATTACHMENTS]
+    coordinates = tracker.get_slot("coordinates") or tracker.get_slot("pending_coordinates")
+    if isinstance(coordinates, dict) and coordinates.get("latitude") is not None:
+        payload["latitude"], payload["longitude"] = float(coordinates["latitude"]), float(coordinates["longitude"])
     # one hand-off per request: the key is the conversation and the message that asked for it
     stamp = ""
     for event in reversed(tracker.events):
@@ -56,7 +68,7 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, domain: D
     filing = await file_ticket(tracker, payload, key, "handoff")
     if filing.status == "filed":
         ticket = filing.ticket or {}
-        dispatcher.utter_message(response="utter_handoff", number=ticket.get("number", ""),
+        dispatcher.utter_message(response=filed_response, number=ticket.get("number", ""),
                                  department=department_name(ticket), deadline=deadline_text(domain, ticket))
         events: List[EventType] = [SlotSet("ticket_number", ticket.get("number"))]
     elif filing.status == "queued":

@@ -19,6 +19,13 @@ logger = logging.getLogger(__name__)
 UNKNOWN = "unknown"  # slot value: the resident does not know (party, time)
 DEFAULT_WORKING_DAYS = 5  # the backend's deadline for a ticket without a known type
 DEFAULT_URGENT_HOURS = 24
+INCIDENT_TIME_MAX = 200  # the backend's limit (tickets.incident_time); a longer answer is cut
+
+
+def _bounded(text: Optional[str], limit: int) -> Optional[str]:
+    if not text or len(text) <= limit:
+        return text
+    return text[:limit - 1] + "…"
 
 
 @dataclass
@@ -78,7 +85,7 @@ def report_payload(tracker: Tracker) -> Dict[str, Any]:
         "nlu_confidence": tracker.get_slot("event_confidence"),
         "location_text": tracker.get_slot("location"),
         "region_code": tracker.get_slot("region_code"),
-        "incident_time": time_text if time_text != UNKNOWN else None,
+        "incident_time": _bounded(time_text, INCIDENT_TIME_MAX) if time_text != UNKNOWN else None,
     }
     payload.update({k: v for k, v in optional.items() if v not in (None, "")})
     coords = tracker.get_slot("coordinates")
@@ -105,10 +112,12 @@ async def file_ticket(tracker: Tracker, payload: Dict[str, Any], key: str, kind:
         ticket = await asyncio.to_thread(send, client, kind, payload, key)
         return Filing("filed", ticket)
     except BackendRejected as exc:
-        if exc.code == "unknown_region" and payload.get("region_code"):
+        fields = payload["body"] if kind == STAFF_REPORT else payload
+        if exc.code == "unknown_region" and fields.get("region_code"):
             # the NLU resolved a division the backend's region tree does not hold: let the
             # backend resolve the place text itself
-            payload = {k: v for k, v in payload.items() if k != "region_code"}
+            fields = {k: v for k, v in fields.items() if k != "region_code"}
+            payload = {**payload, "body": fields} if kind == STAFF_REPORT else fields
             return await file_ticket(tracker, payload, key, kind)
         logger.error("backend refused the %s of %s: %s", kind, tracker.sender_id, exc)
         return Filing("rejected", error=str(exc))

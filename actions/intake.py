@@ -23,7 +23,7 @@ from rasa_sdk.types import DomainDict
 from actions import context, settings as settings_module, staff as staff_module
 from actions.filing import UNKNOWN, attachments_from
 from actions.read_back import correction_events
-from actions.report_slots import (REPORT_SLOTS, adcode, best_location, coordinates_of, details_text,
+from actions.report_slots import (MAX_ATTACHMENTS, REPORT_SLOTS, adcode, best_location, coordinates_of, details_text,
                                   slots_from_message, staff_place)
 from routing.catalog import load_catalog
 
@@ -35,12 +35,13 @@ ANONYMOUS = "__anonymous__"
 # Intents that are not an answer to the form's question: the form lets other rules handle them.
 ESCAPE_INTENTS = {"request_human", "goodbye", "ask_status", "urge", "reopen", "rate_satisfaction",
                   "EXTERNAL_ticket_filed"}
+STAFF_INTENTS = {"staff_todo", "staff_accept", "staff_progress", "staff_resolve", "staff_escalate",
+                 "resolve_on_spot"}
 NOT_A_PLACE_INTENTS = {"deny", "affirm", "greet", "thanks", "out_of_scope", "stay_anonymous"}
 # Connectives that start another problem in the same message (multi-issue detection).
 _SPLIT = re.compile(r"(?:另外|还有就是|还有一个|还有|此外|同时|以及|顺便|再有|；|;|。)")
 MULTI_MIN_CONFIDENCE = 0.5
 RANKING_MIN_CONFIDENCE = 0.1
-MAX_ATTACHMENTS = 20  # the backend's limit per ticket
 def _report_id(tracker: Tracker) -> str:
     """Stable for this report: the conversation + the timestamp of the message that started it."""
     stamp = ""
@@ -161,6 +162,13 @@ class ActionStartReport(Action):
             events.append(SlotSet("other_issues", others))
         return events
 
+def escapes(tracker: Tracker, intent: Optional[str]) -> bool:
+    """Not an answer to the form's question. A staff command is one only from a grid worker
+    ("我的待办" asked mid-report); from a resident the NLU's guess is wrong and the words are the
+    answer."""
+    return intent in ESCAPE_INTENTS or (intent in STAFF_INTENTS and staff_module.profile(tracker) is not None)
+
+
 class ValidateReportForm(FormValidationAction):
     """Asks only for what is missing: the place always; the other party when the type needs one;
     when it happened when the type needs it; a phone number unless the resident stays anonymous
@@ -195,7 +203,7 @@ class ValidateReportForm(FormValidationAction):
     @staticmethod
     def _answering(tracker: Tracker, slot: str) -> bool:
         intent, confidence = context.latest_intent(tracker)
-        if intent in ESCAPE_INTENTS:
+        if escapes(tracker, intent):
             return False
         et = load_catalog().get(intent or "")
         if et is not None and et.emergency and confidence >= 0.8:
@@ -217,7 +225,7 @@ class ValidateReportForm(FormValidationAction):
     def _asked(tracker: Tracker) -> bool:
         """True after the form asked something (not at activation)."""
         intent, _ = context.latest_intent(tracker)
-        return tracker.get_slot("requested_slot") is not None and intent not in ESCAPE_INTENTS
+        return tracker.get_slot("requested_slot") is not None and not escapes(tracker, intent)
 
     def extract_location(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if not self._asked(tracker):
@@ -281,6 +289,8 @@ class ValidateReportForm(FormValidationAction):
             dispatcher.utter_message(response="utter_location_unclear")
             return {"location": None}
         out: Dict[str, Any] = {"location": text}
+        if staff_module.profile(tracker):
+            return out  # the backend places a worker's report (report_slots.staff_place)
         if from_entity or text == context.latest_text(tracker):
             out["region_code"] = adcode(message) or tracker.get_slot("region_code")
         return out

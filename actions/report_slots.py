@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions import context, staff as staff_module
 from actions.filing import UNKNOWN
 
+MAX_ATTACHMENTS = 20  # the backend's limit per ticket
 REPORT_SLOTS = ("event_type", "event_confidence", "report_text", "report_normalised", "report_id", "location",
                 "region_code", "coordinates", "party", "incident_time", "urgent", "other_issues", "attachments",
                 "stage", "pending_text", "pending_entities", "pending_coordinates", "pending_attachments",

@@ -51,6 +51,11 @@ async def recognise(tracker: Tracker) -> Tuple[Optional[Dict[str, Any]], List[Ev
     return found, [SlotSet("staff", found), SlotSet("staff_checked", True)]
 
 
+def unknown(tracker: Tracker, events: List[EventType]) -> bool:
+    """True when `recognise` could not ask the backend: staff or resident is not known yet."""
+    return not tracker.get_slot("staff_checked") and not events
+
+
 def default_grid(staff: Dict[str, Any]) -> Tuple[Optional[str], Optional[str]]:
     """(name, region code) of the worker's first grid: the default place of their reports."""
     grids = staff.get("grids") or []

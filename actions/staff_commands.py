@@ -93,28 +93,37 @@ def is_command_clause(clause: str) -> bool:
     return len(rest) <= 1
 
 
+def _command_part(head: str) -> "tuple[bool, Optional[int]]":
+    """(is this clause part of the command, the list index it names)."""
+    trailing = _TRAILING_INDEX.search(head)
+    leading = _LEADING_INDEX.match(head)
+    if not head or list_index(head) is not None:
+        return True, list_index(head) if head else None
+    if trailing and is_command_clause(head[:trailing.start()]):
+        return True, list_index(trailing.group(0))  # "接单2"
+    if leading and is_command_clause(head[leading.end():]):
+        return True, list_index(leading.group(0))  # "第二单接了"
+    return is_command_clause(head) or _strip_label(head) == "", None
+
+
 def parse(text: str) -> Command:
-    """Split a command message into ticket number, list index and note."""
-    text = to_simplified(text or "")
-    numbers = TICKET_NUMBER.findall(text)
-    rest = TICKET_NUMBER.sub(" ", text).strip()
+    """Split a command message into ticket number, list index and note. Only a number in the
+    command part names the ticket; one in the note stays in the note ("办结 2，与…-000003是同一问题")."""
+    rest = to_simplified(text or "").strip()
+    number: Optional[str] = None
     index: Optional[int] = None
     while rest:
         parts = _CLAUSE.split(rest, maxsplit=1)
         head, tail = parts[0], (parts[1] if len(parts) > 1 else "")
-        trailing = _TRAILING_INDEX.search(head)
-        leading = _LEADING_INDEX.match(head)
-        if list_index(head) is not None:
-            index = index or list_index(head)
-        elif trailing and is_command_clause(head[:trailing.start()]):
-            index = index or list_index(trailing.group(0))  # "接单2"
-        elif leading and is_command_clause(head[leading.end():]):
-            index = index or list_index(leading.group(0))  # "第二单接了"
-        elif head and not is_command_clause(head) and _strip_label(head) != "":
+        numbers = TICKET_NUMBER.findall(head)
+        is_command, named_index = _command_part(TICKET_NUMBER.sub("", head).strip())
+        if not is_command:
             break
+        number = number or (numbers[0] if numbers else None)
+        index = index or named_index
         rest = tail.strip()
     note = _strip_label(rest).strip(" ，,。；;：:") if rest else ""
-    return Command(numbers[0] if numbers else None, index, note if len(note) >= 2 else None)
+    return Command(number, index, note if len(note) >= 2 else None)
 
 
 def on_spot_sentence(text: str) -> Optional[str]:

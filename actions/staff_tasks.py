@@ -30,6 +30,7 @@ from actions.backend_client import BackendClient, BackendRejected, BackendUnavai
 from actions.fallback import ActionClarify
 from actions.filing import deadline_text, department_name
 from actions.followup import ActionRate, ActionReopen, ActionTicketStatus, ActionUrge
+from actions.intake import STAFF_INTENTS
 from actions.submit import submit_report
 from routing.lifecycle import STATE_NAMES
 
@@ -42,12 +43,13 @@ DONE_RESPONSES = {"accept": "utter_staff_accepted", "progress": "utter_staff_pro
 # a ticket must be accepted before progress or a reply; a worker who reports either has taken it
 ACCEPT_FIRST = {"progress", "resolve"}
 TASK_SLOTS = ("staff_action", "staff_ticket", "staff_note")
-# a resident's follow-up intents and their actions (bot/data/rules.yml), for words the NLU took
-# for a staff command with the follow-up as the runner-up
-RESIDENT_FOLLOW_UPS = {"reopen": ActionReopen, "ask_status": ActionTicketStatus, "urge": ActionUrge,
-                       "rate_satisfaction": ActionRate}
-RESIDENT_MIN_CONFIDENCE = 0.1
-ESCAPE_INTENTS = {"goodbye", "request_human", "staff_todo", "greet"}
+# a resident's follow-up intents, their actions (bot/data/rules.yml) and the runner-up confidence
+# each needs when the NLU took the words for a staff command: a status answer reads, the others
+# change a ticket and want more certainty
+RESIDENT_FOLLOW_UPS = {"ask_status": (ActionTicketStatus, 0.1), "reopen": (ActionReopen, 0.3),
+                       "urge": (ActionUrge, 0.3), "rate_satisfaction": (ActionRate, 0.3)}
+# not an answer to the form's question: another command, the list, leaving
+ESCAPE_INTENTS = {"goodbye", "request_human", "greet"} | STAFF_INTENTS
 TODO_FETCH = 50   # rows asked of the backend
 TODO_SHOWN = 10   # rows written in one message
 BUTTON_ROWS = 5   # rows that get a button
@@ -109,6 +111,9 @@ class ActionStaffTodo(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         staff, events = await staff_module.recognise(tracker)
         identity = context.channel_identity(tracker)
+        if staff_module.unknown(tracker, events):
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return events
         if not staff or not identity:
             dispatcher.utter_message(response="utter_staff_only")
             return events
@@ -133,9 +138,12 @@ class ActionStaffTodo(Action):
 
 
 def _named_ticket(tracker: Tracker, command: staff_commands.Command) -> Optional[str]:
-    found = context.entity_values(tracker.latest_message or {}, "ticket_number")
-    return command.number or (found[0] if found else None) or \
-        staff_commands.pick(list(tracker.get_slot("staff_list") or []), command.index)
+    """A button's ticket (its payload's entity), else the number or list index of the command —
+    never a number the NLU found inside the note."""
+    if context.is_payload(context.latest_text(tracker)):
+        found = context.entity_values(tracker.latest_message or {}, "ticket_number")
+        return found[0] if found else None
+    return command.number or staff_commands.pick(list(tracker.get_slot("staff_list") or []), command.index)
 
 
 class ActionStaffPrepare(Action):
@@ -148,6 +156,9 @@ class ActionStaffPrepare(Action):
         staff, events = await staff_module.recognise(tracker)
         intent, _ = context.latest_intent(tracker)
         action = INTENT_ACTIONS.get(intent or "")
+        if staff_module.unknown(tracker, events):  # a worker's command must not be read as a resident's
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return events + _reset()
         if not staff or action is None:
             return events + _reset() + await self._not_staff(dispatcher, tracker, domain)
         text = context.latest_text(tracker)
@@ -171,10 +182,11 @@ class ActionStaffPrepare(Action):
         办结): the resident's own follow-up when it is the runner-up, else the clarifying question."""
         for item in (tracker.latest_message or {}).get("intent_ranking") or []:
             name, confidence = item.get("name"), float(item.get("confidence") or 0.0)
-            if name in INTENT_ACTIONS or name == "staff_todo":
+            if name in STAFF_INTENTS:
                 continue
-            if name in RESIDENT_FOLLOW_UPS and confidence >= RESIDENT_MIN_CONFIDENCE:
-                return await RESIDENT_FOLLOW_UPS[name]().run(dispatcher, tracker, domain)
+            follow_up = RESIDENT_FOLLOW_UPS.get(name or "")
+            if follow_up is not None and confidence >= follow_up[1]:
+                return await follow_up[0]().run(dispatcher, tracker, domain)
             break
         return await ActionClarify().run(dispatcher, tracker, domain)
 

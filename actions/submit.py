@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import context, settings as settings_module, staff as staff_module
 from actions.backend_client import idempotency_key
+from actions.fallback import hand_off
 from actions.filing import STAFF_REPORT, deadline_text, department_name, file_ticket, report_payload
 from actions.report_slots import REPORT_SLOTS
 from actions.outbox import Outbox
@@ -66,8 +67,8 @@ async def submit_report(dispatcher: CollectingDispatcher, tracker: Tracker, doma
         dispatcher.utter_message(response="utter_ticket_queued")
         events = _reset()
     else:
-        dispatcher.utter_message(response="utter_ticket_failed")
-        events = _reset()
+        # refused (4xx): the report still reaches a person, as a hand-off with the transcript
+        events = await hand_off(dispatcher, tracker, domain, "utter_handoff_after_rejection")
     if others:
         catalog = load_catalog()
         names = context.text_of(domain, "utter_fragment_list_separator").join(

@@ -105,6 +105,7 @@ def write(env: Mapping[str, str], out: Path, base: Path = BASE) -> Path:
         return base
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    out.chmod(0o600)  # it holds the stores' passwords
     return out
 
 

@@ -71,6 +71,9 @@ def find_primary(
         .where(
             Ticket.event_type == event_type,
             Ticket.duplicate_of_id.is_(None),
+            # not one whose type is only a guess (hand-off, dropped call): a confident report
+            # linked to it would inherit the intake desk and the flag
+            Ticket.type_guessed.is_(False),
             Ticket.state.in_(sorted(OPEN_STATES)),
             Ticket.created_at >= since,
             Ticket.created_at <= now,

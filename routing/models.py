@@ -163,6 +163,9 @@ class Ticket(Base):
     duplicate_of_id = Column(Integer, ForeignKey("tickets.id"), nullable=True, index=True)
     merged_into_id = Column(Integer, ForeignKey("tickets.id"), nullable=True)
     needs_operator = Column(Boolean, nullable=False, default=False)
+    # event_type is the bot's guess (created with needs_operator); cleared when a person confirms
+    # it (dispatch, a type correction)
+    type_guessed = Column(Boolean, nullable=False, default=False)
     resolution = Column(Text, nullable=True)
     rating = Column(Integer, nullable=True)
     rating_comment = Column(Text, nullable=True)

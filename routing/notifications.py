@@ -291,10 +291,15 @@ def _pool() -> ThreadPoolExecutor:
         return _executor
 
 
-def _reporter_jobs(ticket: Ticket, action: str, state: str, registry: NotifierRegistry) -> List[_Job]:
+def _on_spot(ticket: Ticket) -> bool:
+    """格内解决: a worker filed and closed it in the chat — nobody is to be told or asked to rate."""
     report = getattr(ticket, "grid_report", None)
-    if report is not None and report.on_spot:
-        return []  # 格内解决: the worker filed and closed it in the chat; nothing to tell or to rate
+    return report is not None and bool(report.on_spot)
+
+
+def _reporter_jobs(ticket: Ticket, action: str, state: str, registry: NotifierRegistry) -> List[_Job]:
+    if _on_spot(ticket):
+        return []
     reporter = ticket.reporter
     identity = reporter.channel_identity if reporter is not None else None
     notifier = registry.for_identity(identity)
@@ -307,9 +312,10 @@ def _reporter_jobs(ticket: Ticket, action: str, state: str, registry: NotifierRe
 def _grid_staff_jobs(session: Session, ticket: Ticket, action: str, state: str,
                      registry: NotifierRegistry) -> List[_Job]:
     """A ticket sent to a grid station: each active worker of that grid, on the first of their
-    identities a notifier serves — not the worker who reported it (格内解决 dispatches too)."""
+    identities a notifier serves — not the worker who reported it, nor anyone for 格内解决 (which
+    dispatches too, already closed)."""
     message = render(ticket, action, GRID_STAFF)
-    if not message or ticket.department is None or ticket.department.level != "grid":
+    if not message or ticket.department is None or ticket.department.level != "grid" or _on_spot(ticket):
         return []
     from routing.grid import staff_of_station  # routing.grid imports the service, which imports us
 

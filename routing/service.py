@@ -212,7 +212,7 @@ class TicketService:
             raise Invalid(f"未知初始状态 / bad initial state: {data.initial_state}", "bad_initial_state")
         initial = data.initial_state
         et = self.catalog.get(data.event_type) if data.event_type else None
-        urgent = bool(data.urgent or (et is not None and et.urgent))
+        urgent = bool(data.urgent or (et is not None and et.urgent and not data.needs_operator))
 
         region = resolve_region(self.session, data.region_code, location_text)
         if data.region_code and (region is None or region.code != data.region_code):
@@ -235,6 +235,7 @@ class TicketService:
             urgent=urgent, department=decision.department, level=decision.level, state=initial,
             deadline_at=self._deadline_for(typed, urgent, now), created_at=now, updated_at=now,
             urge_count=0, escalation_count=0, duplicate_count=0, needs_operator=decision.needs_operator,
+            type_guessed=bool(data.needs_operator and data.event_type),
         )
         self.session.add(ticket)
         self._attachments(ticket, data.attachments, now)
@@ -324,6 +325,7 @@ class TicketService:
         if p.get("level"):
             t.level = str(p["level"])
         t.needs_operator = False
+        t.type_guessed = False
         t.dispatched_at = now
         data.update({"from_department": previous, "department": t.department.code, "level": t.level})
         # 中心吹哨: the catalogue's assisting departments join (one assist_added event each)

@@ -86,6 +86,7 @@ def ticket_view(ticket: Ticket, with_reporter: bool = True, now: Optional[dateti
         "channel": ticket.channel,
         **_type_info(ticket.event_type),
         "nlu_confidence": ticket.nlu_confidence,
+        "type_guessed": bool(ticket.type_guessed),
         "original_text": ticket.original_text,
         "normalised_text": ticket.normalised_text,
         "location_text": ticket.location_text,

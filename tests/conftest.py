@@ -42,7 +42,7 @@ def stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     work = tmp_path_factory.mktemp("stack")
     backend_port, actions_port, rasa_port = free_port(), free_port(), free_port()
     credentials = work / "credentials.yml"
-    credentials.write_text(yaml.safe_dump({"rest": None}), encoding="utf-8")
+    credentials.write_text(yaml.safe_dump({"channels.rest.RestInput": None}), encoding="utf-8")
     endpoints = work / "endpoints.yml"
     # bot/endpoints.yml (the NLG that answers Traditional writers in Traditional) with this
     # stack's action server

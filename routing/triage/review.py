@@ -129,6 +129,7 @@ class ReviewService(TicketService):
         model = self._model_answers(t, record)
         if "event_type" in changes:
             t.event_type = changes["event_type"]["to"]
+            t.type_guessed = False
         if "location" in changes:
             loc = changes["location"]
             region = loc.pop("_region")

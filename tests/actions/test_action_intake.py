@@ -234,3 +234,13 @@ def test_a_location_and_a_photo_shared_before_the_problem_travel_with_the_report
     assert report["location"] == "岳麓区" and report["coordinates"] == {"latitude": 28.18, "longitude": 112.94}
     assert [a["url"] for a in report["attachments"]] == ["telegram:AgAD1", "telegram:AgAD2"]
     assert report["pending_attachments"] is None and report["pending_coordinates"] is None
+
+
+def test_a_report_the_backend_refuses_goes_to_a_person_instead_of_being_lost(domain, backend_url):
+    report = _report_slots(event_type="alien_landing", report_id="r-refused",
+                           attachments=[{"filename": "p.jpg", "content_type": "image/jpeg", "size": 10}])
+    msgs, events = run(ActionSubmitReport(), tracker(message("确认", intent="affirm"), slots=report), domain)
+    assert responses(msgs) == ["utter_handoff_after_rejection"]
+    ticket = operator_get(backend_url, f"/api/tickets/{slots_of(events)['ticket_number']}")
+    assert ticket["needs_operator"] is True and ticket["event_type"] is None  # not a catalogue type: no guess
+    assert ticket["location_text"] == "长沙市雨花区韶山路幸福小区" and len(ticket["attachments"]) == 1

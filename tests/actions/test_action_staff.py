@@ -77,6 +77,23 @@ def test_an_identity_declared_through_the_rest_channel_is_not_trusted_by_default
     assert context.channel_identity(real) == "telegram:700001"  # set by our Telegram channel
 
 
+def test_a_worker_command_with_the_backend_down_is_not_read_as_a_resident(monkeypatch, domain):
+    monkeypatch.setenv("ROUTING_URL", "http://127.0.0.1:9")
+    t = tracker(message("办结 2 已清理", intent="staff_resolve", metadata=STAFF,
+                        ranking=[{"name": "staff_resolve", "confidence": 0.6}, {"name": "reopen", "confidence": 0.35}]))
+    msgs, events = run(ActionStaffPrepare(), t, domain)
+    assert responses(msgs) == ["utter_backend_unavailable"] and slots_of(events)["staff_action"] is None
+
+
+def test_a_worker_naming_a_place_in_the_form_keeps_it_for_the_backend_to_place(backend_url, domain):
+    msg = message("岳麓区桃子湖社区3栋门口", intent="inform", entities=[ent("location", "岳麓区桃子湖社区3栋门口")],
+                  resolution={"adcode": "430104"})
+    t = staff_tracker(backend_url, msg, event_type="street_occupation", region_code=None,
+                      requested_slot="location")
+    out = ValidateReportForm().validate_location("岳麓区桃子湖社区3栋门口", CollectingDispatcher(), t, domain)
+    assert out == {"location": "岳麓区桃子湖社区3栋门口"}  # no district code: the backend places it
+
+
 def test_backend_down_leaves_the_question_open(monkeypatch):
     monkeypatch.setenv("ROUTING_URL", "http://127.0.0.1:9")
     found, events = asyncio.run(staff_module.recognise(tracker(message("你好", intent="greet", metadata=STAFF))))

@@ -26,6 +26,8 @@ N = "20261123-000012"
     ("更新一下处理情况，正在协调", Command(None, None, "正在协调")),
     ("我已经把垃圾全部处理完了", Command(None, None, "我已经把垃圾全部处理完了")),
     ("已辦結，回覆：路燈已修復", Command(None, None, "路灯已修复")),  # Traditional
+    ("办结 2，与20261120-000003是同一问题，已处理", Command(None, 2, "与20261120-000003是同一问题，已处理")),
+    (f"{N} 办结，已清理", Command(N, None, "已清理")),
     ("", Command(None, None, None)),
 ])
 def test_parse(text, expected):

@@ -23,7 +23,7 @@ from tests.support.processes import (
 )
 
 CHANNELS = {
-    "rest": None,
+    "channels.rest.RestInput": None,
     "channels.telegram.TelegramInput": None,
     "channels.twilio_voice.TwilioVoiceInput": None,
     "channels.twilio_sms.TwilioSmsInput": None,

@@ -338,3 +338,12 @@ def test_payloads_only_when_offered():
     assert guard_payload("/request_human", set()) == "request_human"
     assert guard_payload("楼下/门口很吵", set()) == "楼下/门口很吵"
     assert guard_payload("/ 12", set()) == "/ 12"
+
+
+def test_the_rest_channel_cannot_be_told_it_is_another_channel():
+    from types import SimpleNamespace
+
+    from channels.rest import RestInput
+
+    forged = SimpleNamespace(json={"sender": "700001", "message": "我的待办", "input_channel": "telegram"})
+    assert RestInput()._extract_input_channel(forged) == "rest"

@@ -61,6 +61,9 @@ def test_a_guessed_type_goes_to_the_intake_desk_flagged(server: Server) -> None:
     guessed = _create(server, event_type="water_pollution", needs_operator=True, **place)
     assert sure["needs_operator"] is False and sure["duplicate_of"] is None
     assert guessed["event_type"] == "water_pollution" and guessed["needs_operator"] is True
+    assert guessed["type_guessed"] is True and sure["type_guessed"] is False
+    later = _create(server, event_type="water_pollution", **place)
+    assert later["duplicate_of"] == sure["number"]  # never linked to the guessed one
     assert guessed["department"]["code"] != sure["department"]["code"]  # the intake desk, not the rule's
     assert guessed["duplicate_of"] is None  # no linking on a guess
 

@@ -47,7 +47,7 @@ def scaled(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     endpoints = write_endpoints({"RASA_TRACKER_STORE_URL": tracker_db, "RASA_LOCK_STORE_URL": cache,
                                  "RASA_LOCK_STORE_PREFIX": prefix}, work / "endpoints.yml")
     credentials = work / "credentials.yml"
-    credentials.write_text("rest:\n", encoding="utf-8")
+    credentials.write_text("channels.rest.RestInput:\n", encoding="utf-8")
     rasa_env = base_env(ACTION_SERVER_URL=f"http://127.0.0.1:{actions_port}/webhook")
     actions_env = base_env(ROUTING_URL=f"http://127.0.0.1:{backend_port}", ROUTING_TOKEN="dev-intake-token",
                            ACTIONS_OUTBOX_PATH=str(work / "outbox.db"), ACTIONS_OUTBOX_WORKER="0")
@@ -103,7 +103,8 @@ def test_a_report_goes_on_whichever_server_each_message_reaches(scaled: Scaled) 
     events = tracker(a, sender)["events"]
     assert events == tracker(b, sender)["events"]
     url = make_url(scaled.tracker_db)
-    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database)
+    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                            dbname=url.database)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'", (sender,))

@@ -49,5 +49,6 @@ def test_the_merged_file_keeps_the_base_settings(tmp_path: Path):
                  "RASA_LOCK_STORE_URL": "redis://127.0.0.1:6379/1", "RASA_LOCK_STORE_PREFIX": "t1"},
                 tmp_path / "endpoints.yml")
     config = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert out.stat().st_mode & 0o077 == 0  # passwords: readable by the owner only
     assert config["action_endpoint"] == {"url": "${ACTION_SERVER_URL}"}  # rasa fills it in at start
     assert config["tracker_store"]["db"] == "rasa" and config["lock_store"]["key_prefix"] == "t1"
