@@ -23,6 +23,12 @@ DATA_PATH = Path(__file__).resolve().parent.parent / "normalisation.yml"
 _NUMERAL_CHARS = "零〇一二两三四五六七八九十百千万"
 # Single "一" before a unit is idiomatic far more often than it is a count (一点, 一次, 一天到晚).
 _KEEP_AS_IS = {"一"}
+# "一两点", "三四天", "二三十个", "十一二岁": two neighbouring digits are a rough range, not a number
+# (cn2an would read 12, 34, 230 …): kept as written
+_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_APPROXIMATE = re.compile(f"(?:^|十)([{''.join(_DIGITS)}])([{''.join(_DIGITS)}])[十百千万]?$")
+_CLOCK_UNITS = ("点", "时")  # "九十点" is nine or ten o'clock, never 90
+_CLOCK_MAX = 24
 
 
 @dataclass
@@ -96,8 +102,13 @@ def _half_width(text: str) -> str:
     return "".join(out)
 
 
+def _approximate(numeral: str) -> bool:
+    match = _APPROXIMATE.search(numeral)
+    return bool(match) and _DIGITS[match.group(2)] == _DIGITS[match.group(1)] + 1
+
+
 def _numeral_value(numeral: str) -> Optional[str]:
-    if numeral in _KEEP_AS_IS:
+    if numeral in _KEEP_AS_IS or _approximate(numeral):
         return None
     try:
         value = cn2an.cn2an(numeral, "smart")
@@ -127,7 +138,8 @@ def _edits(text: str, rules: _Rules) -> List[Tuple[int, int, str]]:
             add(match.start(), end, "")
     for match in rules.numeral_re.finditer(text):
         value = _numeral_value(match.group())
-        if value is not None:
+        clock = text.startswith(_CLOCK_UNITS, match.end()) and not text.startswith("时间", match.end())
+        if value is not None and not (clock and float(value) > _CLOCK_MAX):
             add(match.start(), match.end(), value)
     for match in re.finditer(r"\s{2,}|[!?。！？,，]{2,}", text):
         add(match.start(), match.end(), match.group()[0])

@@ -51,3 +51,10 @@ def test_every_original_offset_maps_inside_the_text():
     assert len(result.offsets) == len(result.original) + 1
     assert all(0 <= o <= len(result.text) for o in result.offsets)
     assert result.offsets == sorted(result.offsets)
+
+
+def test_rough_ranges_and_impossible_hours_stay_as_written():
+    assert normalise("凌晨一两点还在施工").text == "凌晨一两点还在施工"
+    assert normalise("每晚九十点开始，持续三四天，二三十个人").text == "每晚九十点开始,持续三四天,二三十个人"
+    assert normalise("十一二岁的孩子").text == "十一二岁的孩子"
+    assert normalise("晚上十点到十二点，等了两个小时").text == "晚上10点到12点,等了2个小时"
