@@ -130,3 +130,16 @@ def test_training_export_and_logout(server) -> None:  # type: ignore[no-untyped-
     r = op.post("/logout", data={"csrf": csrf_of(page.text)})
     assert r.status_code == 303
     assert op.get("/training").status_code == 303  # the session is gone
+
+
+def test_the_pager_links_keep_the_list_filters() -> None:
+    from types import SimpleNamespace
+
+    from routing.console.web import env
+
+    pager = env.from_string('{% from "_pager.html" import pager with context %}{{ pager(r, q) }}')
+    middle = pager.render(r=SimpleNamespace(page=2, pages=3), q="state=open")
+    assert 'href="?state=open&page=1">上一页' in middle and 'href="?state=open&page=3">下一页' in middle
+    assert "第 2 / 3 页" in middle
+    last = pager.render(r=SimpleNamespace(page=3, pages=3), q="")
+    assert 'href="?page=2"' in last and "下一页" not in last
