@@ -258,7 +258,7 @@ def cmd_status(args) -> int:
 
 
 def cmd_prelabel(args) -> int:
-    from trainer.prelabel import prelabel, read_messages
+    from trainer.prelabel import dev_ids, prelabel, read_messages
     from trainer.review import write_review
 
     root = Path(args.root)
@@ -270,7 +270,8 @@ def cmd_prelabel(args) -> int:
     if model is None:
         print("prelabel: no model", file=sys.stderr)
         return 2
-    rows = read_messages(source, limit=args.limit, offset=args.offset)
+    excluded = set() if args.include_dev else dev_ids(root / "nlu_eval" / "realtext_domain_labels.csv")
+    rows = read_messages(source, limit=args.limit, offset=args.offset, exclude=excluded)
     rows = prelabel(rows, _predictor(model), min_confidence=args.min_confidence)
     out = Path(args.out or root / "reports" / "prelabel" / f"prelabel-{_stamp()}.yml")
     write_review(out, rows, model=str(model), extra={"source_file": str(source)})
@@ -344,6 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-confidence", type=float, default=0.25)
     p.add_argument("--model")
     p.add_argument("--out", help="default reports/prelabel/prelabel-<time>.yml")
+    p.add_argument("--include-dev", action="store_true",
+                   help="keep the real-text dev set's messages (left out by default: never train on them)")
     p.set_defaults(func=cmd_prelabel)
 
     p = sub.add_parser("status", help="served, previous and candidate models, last promotions")

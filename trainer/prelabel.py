@@ -8,14 +8,16 @@ is at least --min-confidence. Rows are sorted by proposed type, most confident f
 trainer confirms a block of rows at a time.
 
 Real messages are not to be copied into nlu_data/ verbatim: each row records a hash of its text,
-and `merge` refuses a row whose text is still that message unless --allow-realtext.
+and `merge` refuses a row whose text is still that message unless --allow-realtext. The messages
+of the real-text dev set (nlu_eval/realtext_domain_labels.csv) are left out, so that nothing
+written from them is ever trained on (`--include-dev` for looking only).
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 from pathlib import Path
-from typing import List, Optional
+from typing import AbstractSet, List, Optional, Set
 
 from trainer.collect import Predict, fill_model_answers
 from trainer.review import Row, one_line
@@ -27,7 +29,19 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(key_text(text).encode("utf-8")).hexdigest()[:16]
 
 
-def read_messages(path: Path, limit: Optional[int] = None, offset: int = 0) -> List[Row]:
+DEV_LABELS = Path(__file__).resolve().parent.parent / "nlu_eval" / "realtext_domain_labels.csv"
+
+
+def dev_ids(path: Path = DEV_LABELS) -> Set[str]:
+    """The ids of the real-text dev set (never pre-labelled for training)."""
+    if not path.exists():
+        return set()
+    with path.open(encoding="utf-8-sig") as f:
+        return {str(item.get("id") or "").strip() for item in csv.DictReader(f)} - {""}
+
+
+def read_messages(path: Path, limit: Optional[int] = None, offset: int = 0,
+                  exclude: AbstractSet[str] = frozenset()) -> List[Row]:
     rows: List[Row] = []
     with Path(path).open(encoding="utf-8-sig") as f:
         for index, item in enumerate(csv.DictReader(f)):
@@ -40,6 +54,8 @@ def read_messages(path: Path, limit: Optional[int] = None, offset: int = 0) -> L
             if not text:
                 continue
             row_id = item.get("id") or str(index)
+            if row_id in exclude:
+                continue
             rows.append(Row(id=f"msg-{row_id}", text=text,
                             source={"kind": "realtext", "file": Path(path).name, "id": row_id,
                                     "text_sha1": text_hash(text)}))

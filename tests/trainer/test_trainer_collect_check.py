@@ -166,6 +166,18 @@ def test_prelabel_proposes_confident_top_types(tmp_path):
     assert len(by_id["msg-2"].ranking) == 3 and by_id["msg-2"].source["kind"] == "realtext"
 
 
+def test_prelabel_leaves_out_the_real_text_dev_set(tmp_path):
+    from trainer.prelabel import dev_ids
+
+    dev = dev_ids()
+    assert len(dev) == 400  # nlu_eval/realtext_domain_labels.csv
+    one = sorted(dev)[0]
+    csv_path = tmp_path / "messages.csv"
+    csv_path.write_text(f"id,title,detail\n{one},工资,老板欠薪三个月\nnot-dev,噪音,楼下酒吧太吵\n", encoding="utf-8")
+    assert [r.id for r in read_messages(csv_path, exclude=dev)] == ["msg-not-dev"]
+    assert len(read_messages(csv_path)) == 2
+
+
 def test_check_on_the_project_data_without_rasa(tmp_path, capsys):
     """The shipped data passes the catalogue checks and gets a data report."""
     assert cli_main(["check", "--no-rasa", "--out", str(tmp_path)]) == 0
