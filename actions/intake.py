@@ -37,6 +37,8 @@ ESCAPE_INTENTS = {"request_human", "goodbye", "ask_status", "urge", "reopen", "r
                   "EXTERNAL_ticket_filed"}
 STAFF_INTENTS = {"staff_todo", "staff_accept", "staff_progress", "staff_resolve", "staff_escalate",
                  "resolve_on_spot"}
+# what may surround a phone number that is only a number: digits, blanks, +86, dashes, labels
+_NUMBER_LABELS = re.compile(r"[\d\s+\-–—,，.。:：()（）]|电话|手机|号码|號碼|联系|聯繫|是|我的|打")
 NOT_A_PLACE_INTENTS = {"deny", "affirm", "greet", "thanks", "out_of_scope", "stay_anonymous"}
 # Connectives that start another problem in the same message (multi-issue detection).
 _SPLIT = re.compile(r"(?:另外|还有就是|还有一个|还有|此外|同时|以及|顺便|再有|；|;|。)")
@@ -162,6 +164,11 @@ class ActionStartReport(Action):
             events.append(SlotSet("other_issues", others))
         return events
 
+def _only_a_number(text: str) -> bool:
+    """"13800001111", "电话：138 0000 1111" — nothing but a phone number and its label."""
+    return len(_NUMBER_LABELS.sub("", text)) == 0
+
+
 def escapes(tracker: Tracker, intent: Optional[str]) -> bool:
     """Not an answer to the form's question. A staff command is one only from a grid worker
     ("我的待办" asked mid-report); from a resident the NLU's guess is wrong and the words are the
@@ -261,13 +268,16 @@ class ValidateReportForm(FormValidationAction):
         return {}
 
     def extract_phone(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = context.latest_text(tracker)
+        found = context.entity_values(tracker.latest_message, "phone") or \
+            ([context.find_phone(text)] if context.find_phone(text) else [])
+        if found and tracker.get_slot("requested_slot") == "phone" and _only_a_number(text):
+            return {"phone": found[0]}  # a bare number is the answer, whatever intent the NLU gave it
         if not self._asked(tracker):
             return {}
         intent, _ = context.latest_intent(tracker)
         if intent == "stay_anonymous":
             return {"phone": ANONYMOUS}
-        found = context.entity_values(tracker.latest_message, "phone") or \
-            ([context.find_phone(context.latest_text(tracker))] if context.find_phone(context.latest_text(tracker)) else [])
         if found:
             return {"phone": found[0]}
         if self._answering(tracker, "phone"):

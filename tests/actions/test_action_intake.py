@@ -244,3 +244,15 @@ def test_a_report_the_backend_refuses_goes_to_a_person_instead_of_being_lost(dom
     ticket = operator_get(backend_url, f"/api/tickets/{slots_of(events)['ticket_number']}")
     assert ticket["needs_operator"] is True and ticket["event_type"] is None  # not a catalogue type: no guess
     assert ticket["location_text"] == "长沙市雨花区韶山路幸福小区" and len(ticket["attachments"]) == 1
+
+
+def test_a_bare_number_answers_the_phone_question_whatever_the_intent(domain):
+    """The NLU once took "13800001111" for request_human: the number must still be the answer."""
+    form = ValidateReportForm()
+    slots = {"event_type": "noise_pollution", "requested_slot": "phone"}
+    t = tracker(message("13800001111", intent="request_human", confidence=0.6,
+                        entities=[ent("phone", "13800001111")]), slots=slots)
+    assert form.extract_phone(CollectingDispatcher(), t, domain) == {"phone": "13800001111"}
+    asking = tracker(message("转人工，电话13800001111", intent="request_human", entities=[ent("phone", "13800001111")]),
+                     slots=slots)
+    assert form.extract_phone(CollectingDispatcher(), asking, domain) == {}  # a real request for a human
