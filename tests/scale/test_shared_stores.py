@@ -20,8 +20,8 @@ from sqlalchemy.engine import make_url
 
 from bot.endpoints import write as write_endpoints
 from tests.support.databases import create_pg_database, drop_pg_database, redis_url
-from tests.support.processes import (RunningProcess, actions_command, backend_command, backend_env, base_env,
-                                     free_port, rasa_command, running, wait_until_up)
+from tests.support.processes import (START_TIMEOUT, RunningProcess, actions_command, backend_command, backend_env,
+                                     base_env, free_port, rasa_command, running, wait_until_up)
 
 REQUEST_TIMEOUT = 120  # hang guard
 KTV = "长沙市雨花区韶山路幸福小区楼下的KTV每天晚上唱到凌晨两点，吵得根本睡不着"
@@ -59,8 +59,9 @@ def scaled(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                      work, rasa_env, wait=False) as a, \
              running("rasa-b", rasa_command(rasa_model, ports[1], credentials, endpoints), ports[1], "/status",
                      work, rasa_env, wait=False) as b:
-            wait_until_up(a, "/status")
-            wait_until_up(b, "/status")
+            # two models loading at once on a busy 2-core machine: a longer hang guard
+            wait_until_up(a, "/status", timeout=2 * START_TIMEOUT)
+            wait_until_up(b, "/status", timeout=2 * START_TIMEOUT)
             yield Scaled(backend, [a, b], tracker_db, cache, prefix)
     finally:
         drop_pg_database(tracker_db)
