@@ -126,6 +126,16 @@ def parse(text: str) -> Command:
     return Command(number, index, note if len(note) >= 2 else None)
 
 
+def looks_like_command(text: str) -> bool:
+    """"办结 3 已清运", "接单20261123-000012" — worded as a command (a command clause first, or a
+    ticket named in the command part), not a note that merely mentions work done."""
+    command = parse(text)
+    if command.number or command.index:
+        return True
+    head = _CLAUSE.split(to_simplified(text or "").strip(), maxsplit=1)[0]
+    return bool(head) and is_command_clause(TICKET_NUMBER.sub("", head))
+
+
 def on_spot_sentence(text: str) -> Optional[str]:
     """What a patrol report says was done on the spot: from the clause with an on-spot phrase
     to the end ("已劝离，摊贩已离开")."""

@@ -48,8 +48,9 @@ TASK_SLOTS = ("staff_action", "staff_ticket", "staff_note")
 # change a ticket and want more certainty
 RESIDENT_FOLLOW_UPS = {"ask_status": (ActionTicketStatus, 0.1), "reopen": (ActionReopen, 0.3),
                        "urge": (ActionUrge, 0.3), "rate_satisfaction": (ActionRate, 0.3)}
-# not an answer to the form's question: another command, the list, leaving
-ESCAPE_INTENTS = {"goodbye", "request_human", "greet"} | STAFF_INTENTS
+# not an answer to the form's question: the list, leaving; another command only when it is worded as
+# one ("办结 3 已清运") — a note like "已联系运维把单车挪走" may well be classified as a command
+ESCAPE_INTENTS = {"goodbye", "request_human", "greet", "staff_todo"}
 TODO_FETCH = 50   # rows asked of the backend
 TODO_SHOWN = 10   # rows written in one message
 BUTTON_ROWS = 5   # rows that get a button
@@ -232,6 +233,8 @@ class ValidateStaffTaskForm(FormValidationAction):
         intent, _ = context.latest_intent(tracker)
         text = context.latest_text(tracker)
         if tracker.get_slot("requested_slot") != slot or intent in ESCAPE_INTENTS or not text:
+            return None
+        if intent in STAFF_INTENTS and staff_commands.looks_like_command(text):
             return None
         return text
 

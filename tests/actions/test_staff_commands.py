@@ -43,3 +43,13 @@ def test_on_spot_sentence_takes_the_clause_and_what_follows():
     assert on_spot_sentence("桃子湖路口有人乱摆摊，已劝离，摊贩已离开") == "已劝离，摊贩已离开"
     assert on_spot_sentence("当场处置") == "当场处置"
     assert on_spot_sentence("路口有人乱摆摊") is None
+
+
+@pytest.mark.parametrize("text, command", [
+    ("办结 3 已清运", True), (f"接单{N}", True), ("上报街道，原因：涉及违建", True), ("第二单接了", True),
+    ("已联系运维人员把单车全部挪走", False), ("垃圾已清运完毕", False), ("正在协调物业", False),
+])
+def test_a_note_is_not_taken_for_a_command(text, command):
+    from actions.staff_commands import looks_like_command
+
+    assert looks_like_command(text) is command
