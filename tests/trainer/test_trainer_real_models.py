@@ -49,7 +49,10 @@ def _nlu(path: Path, data):
 
 def _train(tmp: Path, name: str, data) -> subprocess.Popen:
     _nlu(tmp / name / "nlu.yml", data)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # each training its own Rasa cache: two processes creating one cache database at once race
+    # ("table cache_entry already exists")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
+           "RASA_CACHE_DIRECTORY": str(tmp / name / ".rasa-cache")}
     return subprocess.Popen([sys.executable, "-m", "rasa", "train", "nlu", "--config", str(tmp / "config.yml"),
                              "--nlu", str(tmp / name / "nlu.yml"), "--out", str(tmp / "models"),
                              "--fixed-model-name", name], cwd=tmp, env=env,
