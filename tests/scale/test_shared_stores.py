@@ -48,7 +48,10 @@ def scaled(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                                  "RASA_LOCK_STORE_PREFIX": prefix}, work / "endpoints.yml")
     credentials = work / "credentials.yml"
     credentials.write_text("channels.rest.RestInput:\n", encoding="utf-8")
-    rasa_env = base_env(ACTION_SERVER_URL=f"http://127.0.0.1:{actions_port}/webhook")
+    # Rasa lets a queued turn through once its ticket is older than TICKET_LOCK_LIFETIME (60 s by
+    # default): ten turns queued on a busy CI machine can wait that long, so the lock must outlive
+    # the queue for the test to check the lock and not the machine's speed
+    rasa_env = base_env(ACTION_SERVER_URL=f"http://127.0.0.1:{actions_port}/webhook", TICKET_LOCK_LIFETIME="900")
     actions_env = base_env(ROUTING_URL=f"http://127.0.0.1:{backend_port}", ROUTING_TOKEN="dev-intake-token",
                            ACTIONS_OUTBOX_PATH=str(work / "outbox.db"), ACTIONS_OUTBOX_WORKER="0")
     try:
