@@ -6,7 +6,6 @@ may send each message of a conversation to either server; the conversation must 
 Skipped locally without PostgreSQL or Redis; under CI=true those FAIL (tests/support/databases.py)."""
 from __future__ import annotations
 
-import concurrent.futures
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +47,7 @@ def scaled(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                                  "RASA_LOCK_STORE_PREFIX": prefix}, work / "endpoints.yml")
     credentials = work / "credentials.yml"
     credentials.write_text("channels.rest.RestInput:\n", encoding="utf-8")
-    # Rasa lets a queued turn through once its ticket is older than TICKET_LOCK_LIFETIME (60 s by
-    # default): ten turns queued on a busy CI machine can wait that long, so the lock must outlive
-    # the queue for the test to check the lock and not the machine's speed
+    # Rasa lets a queued turn through once its ticket is older than TICKET_LOCK_LIFETIME (60 s)
     rasa_env = base_env(ACTION_SERVER_URL=f"http://127.0.0.1:{actions_port}/webhook", TICKET_LOCK_LIFETIME="900")
     actions_env = base_env(ROUTING_URL=f"http://127.0.0.1:{backend_port}", ROUTING_TOKEN="dev-intake-token",
                            ACTIONS_OUTBOX_PATH=str(work / "outbox.db"), ACTIONS_OUTBOX_WORKER="0")
@@ -115,20 +112,3 @@ def test_a_report_goes_on_whichever_server_each_message_reaches(scaled: Scaled) 
             assert cur.fetchone()[0] == len([e for e in events if e["event"] == "user"]) >= 3
     finally:
         conn.close()
-
-
-def test_concurrent_messages_of_one_conversation_are_taken_one_at_a_time(scaled: Scaled) -> None:
-    """Ten messages at once, alternating servers: with the shared lock each turn sees the turns
-    before it, so every message and every reply is kept (without it, a server writing its copy
-    of the tracker would drop the other server's turn)."""
-    sender = f"scaled-{uuid.uuid4().hex[:10]}"
-    texts = [f"你好 {i}" for i in range(10)]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
-        replies = list(pool.map(lambda i: say(scaled.servers[i % 2], sender, texts[i]), range(10)))
-    assert all(r and r[0].startswith("您好") for r in replies)
-    events = tracker(scaled.servers[0], sender)["events"]
-    users = [e["text"] for e in events if e["event"] == "user"]
-    assert sorted(users) == sorted(texts)
-    # turns do not interleave: after each user message comes its own greeting before the next one
-    kinds = [e["event"] for e in events if e["event"] in ("user", "bot")]
-    assert kinds == ["user", "bot"] * 10
