@@ -297,16 +297,17 @@ def _on_spot(ticket: Ticket) -> bool:
     return report is not None and bool(report.on_spot)
 
 
+def _reporter_identity(ticket: Ticket) -> Optional[str]:
+    return ticket.reporter.channel_identity if ticket.reporter is not None else None
+
+
 def _reporter_jobs(ticket: Ticket, action: str, state: str, registry: NotifierRegistry) -> List[_Job]:
-    if _on_spot(ticket):
-        return []
-    reporter = ticket.reporter
-    identity = reporter.channel_identity if reporter is not None else None
+    identity = _reporter_identity(ticket)
     notifier = registry.for_identity(identity)
-    message = render(ticket, action) if notifier is not None and identity else None
-    if not message or notifier is None or identity is None:
+    if _on_spot(ticket) or notifier is None or identity is None:
         return []
-    return [_Job(ticket.id, ticket.number, identity, message, action, state, notifier)]
+    message = render(ticket, action)
+    return [_Job(ticket.id, ticket.number, identity, message, action, state, notifier)] if message else []
 
 
 def _grid_staff_jobs(session: Session, ticket: Ticket, action: str, state: str,
@@ -314,21 +315,22 @@ def _grid_staff_jobs(session: Session, ticket: Ticket, action: str, state: str,
     """A ticket sent to a grid station: each active worker of that grid, on the first of their
     identities a notifier serves — not the worker who reported it, nor anyone for 格内解决 (which
     dispatches too, already closed)."""
+    if ticket.department is None or ticket.department.level != "grid" or _on_spot(ticket):
+        return []
     message = render(ticket, action, GRID_STAFF)
-    if not message or ticket.department is None or ticket.department.level != "grid" or _on_spot(ticket):
+    if not message:
         return []
     from routing.grid import staff_of_station  # routing.grid imports the service, which imports us
 
-    reporter = ticket.reporter.channel_identity if ticket.reporter is not None else None
+    reporter = _reporter_identity(ticket)
     jobs = []
     for staff in staff_of_station(session, ticket.department):
         identities = [i.identity for i in staff.identities]
         if reporter in identities:
             continue
-        identity = next((i for i in identities if registry.for_identity(i) is not None), None)
-        if identity is not None:
-            jobs.append(_Job(ticket.id, ticket.number, identity, message, action, state,
-                             registry.for_identity(identity), GRID_STAFF))  # type: ignore[arg-type]
+        served = next(((i, n) for i in identities if (n := registry.for_identity(i)) is not None), None)
+        if served is not None:
+            jobs.append(_Job(ticket.id, ticket.number, served[0], message, action, state, served[1], GRID_STAFF))
     return jobs
 
 
