@@ -58,17 +58,16 @@ def drive(send_text: Callable[[str], Bot], choose: Callable[[Dict, Bot], Bot]) -
     raise AssertionError("no ticket after %d turns:\n%s" % (MAX_TURNS, "\n".join(f"{w}: {t}" for w, t in transcript)))
 
 
-def ticket(stack: ChannelStack, number: str) -> dict:
-    with stack.operator() as client:
-        r = client.get(f"/api/tickets/{number}")
-    r.raise_for_status()
-    return r.json()
-
-
 def dispatch(stack: ChannelStack, number: str) -> None:
     with stack.operator() as client:
         r = client.post(f"/api/tickets/{number}/dispatch", json={})
     assert r.status_code == 200, r.text
+
+
+def dispatch_and_expect_sms(stack: ChannelStack, number: str, phone: str, what: str) -> None:
+    """Dispatch; the reporter's phone gets an SMS naming the ticket."""
+    dispatch(stack, number)
+    wait_for(lambda: any(number in m["Body"] for m in stack.twilio.sent_to(phone)), what=what)
 
 
 # --------------------------------------------------------------------------- Telegram
@@ -98,7 +97,7 @@ def test_full_intake_over_telegram(channel_stack: ChannelStack):
         return sent_since(before)
 
     number = drive(send_text, choose)
-    filed = ticket(channel_stack, number)
+    filed = channel_stack.ticket(number)
     assert filed["channel"] == "telegram"
     assert filed["reporter"]["channel_identity"] == f"telegram:{chat}"
     dispatch(channel_stack, number)
@@ -133,13 +132,11 @@ def test_full_intake_over_sms(channel_stack: ChannelStack):
         _, value = answer_sms(turn)
         turn = send_text(str(value))
     assert number, "no ticket over SMS"
-    filed = ticket(channel_stack, number)
+    filed = channel_stack.ticket(number)
     assert filed["channel"] == "sms"
     assert filed["reporter"]["channel_identity"] == f"sms:{phone}"
     assert filed["reporter"]["phone"] == phone
-    dispatch(channel_stack, number)
-    wait_for(lambda: any(number in m["Body"] for m in channel_stack.twilio.sent_to(phone)),
-             what="the dispatch notice by SMS")
+    dispatch_and_expect_sms(channel_stack, number, phone, "the dispatch notice by SMS")
 
 
 # --------------------------------------------------------------------------- voice
@@ -179,7 +176,7 @@ def test_full_intake_over_the_phone(channel_stack: ChannelStack):
         else:
             turn = send_text(value)
     assert number, "no ticket over the phone"
-    filed = ticket(channel_stack, number)
+    filed = channel_stack.ticket(number)
     assert filed["channel"] == "voice"
     assert filed["reporter"]["phone"] == caller
     # the caller hangs up after the ticket: the report is on record, so no draft is left
@@ -190,9 +187,7 @@ def test_full_intake_over_the_phone(channel_stack: ChannelStack):
     assert r.status_code == 204
     with channel_stack.operator() as client:
         assert client.get("/api/tickets", params={"channel": "voice", "limit": 200}).json()["total"] == before
-    dispatch(channel_stack, number)
-    wait_for(lambda: any(number in m["Body"] for m in channel_stack.twilio.sent_to(caller)),
-             what="the dispatch notice by SMS to the caller")
+    dispatch_and_expect_sms(channel_stack, number, caller, "the dispatch notice by SMS to the caller")
 
 
 # --------------------------------------------------------------------------- web chat
@@ -206,6 +201,6 @@ def test_full_intake_over_the_web_chat(channel_stack: ChannelStack):
         return r.json()
 
     number = drive(post, lambda button, turn: post(button["payload"]))
-    filed = ticket(channel_stack, number)
+    filed = channel_stack.ticket(number)
     assert filed["channel"] == "web"
     assert filed["reporter"]["channel_identity"] == f"web:{sender}"

@@ -169,18 +169,11 @@ def _voice_tickets(stack: ChannelStack) -> list:
         return r.json()["items"]
 
 
-def _ticket(stack: ChannelStack, number: str) -> dict:
-    with stack.operator() as client:
-        r = client.get(f"/api/tickets/{number}")
-        r.raise_for_status()
-        return r.json()
-
-
 def _drafts_with(stack: ChannelStack, fragment: str) -> list:
     with stack.operator() as client:
         r = client.get("/api/tickets", params={"channel": "voice", "q": fragment})
         r.raise_for_status()
-        return [_ticket(stack, s["number"]) for s in r.json()["items"]]
+        return [stack.ticket(s["number"]) for s in r.json()["items"]]
 
 
 def test_hang_up_mid_intake_leaves_a_draft_for_an_operator(channel_stack: ChannelStack):

@@ -51,4 +51,11 @@ class ChannelStack:
         return httpx.Client(base_url=self.backend.url, timeout=30,
                             headers={"Authorization": "Bearer dev-operator-token"})
 
+    def ticket(self, number: str) -> dict:
+        """The ticket as an operator sees it."""
+        with self.operator() as client:
+            r = client.get(f"/api/tickets/{number}")
+            r.raise_for_status()
+            return r.json()
+
 
